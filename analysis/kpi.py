@@ -1,0 +1,149 @@
+"""Call-centre KPIs of one replication, city-wide and per hour of day.
+
+Every KPI counts the calls that *arrived* inside the measured window
+``[warmup, horizon)``; agent occupancy is the agents' busy time inside the window over
+their time at their seats inside the window. Definitions (the names are a promised
+interface):
+
+- ``calls_offered`` / ``calls_answered`` / ``calls_abandoned``: counts in the window;
+  ``calls_waiting_at_end``: still queued when the run stopped (offered = the three).
+- ``abandonment_rate`` = abandoned / offered; ``p_wait`` = share of offered calls that
+  waited at all; ``service_level`` = answered within ``sl_threshold_s`` / offered.
+- ``asa_s``: mean wait of answered calls; ``mean_wait_s``: mean time in queue of all
+  offered calls, an abandoning caller counted until it hangs up.
+- ``agent_occupancy``: busy agent-time / present agent-time.
+- ``tickets_created``: tickets handed on inside the window.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.clock import minutes_to_calendar
+from sim.model import ReplicationRecords
+from sim.records import ABANDONED, ANSWERED, CallRecords
+
+SECONDS_PER_MINUTE = 60.0
+MINUTES_PER_HOUR = 60.0
+HOURS_PER_DAY = 24
+
+#: KPI names in the order the CLI prints them.
+CALL_KPIS = (
+    "calls_offered", "calls_offered_per_day", "calls_answered", "calls_abandoned", "calls_waiting_at_end",
+    "redials", "abandonment_rate", "p_wait", "service_level", "asa_s", "mean_wait_s",
+    "agent_occupancy", "agents_on_duty_mean", "tickets_created", "tickets_per_day",
+)
+HOURLY_KPIS = (
+    "calls_offered_per_day", "calls_answered_per_day", "abandonment_rate", "p_wait", "service_level",
+    "asa_s", "mean_wait_s", "agents_on_duty_mean", "agent_occupancy",
+)
+
+
+def replication_kpis(rec: ReplicationRecords, sl_threshold_s: float) -> dict:
+    """KPIs of one replication: ``{"overall": {name: value}, "hourly": {name: array(24)}}``."""
+    calls = rec.calls
+    in_window = (calls.arrival_min >= calls.warmup_min) & (calls.arrival_min < calls.horizon_min)
+    measured_days = (calls.horizon_min - calls.warmup_min) / (HOURS_PER_DAY * MINUTES_PER_HOUR)
+    t_created = rec.tickets.created_min
+    tickets = int(np.count_nonzero((t_created >= calls.warmup_min) & (t_created < calls.horizon_min)))
+
+    hour_edges = _clock_hour_edges(calls)
+    busy = _busy_time_per_bin(calls, hour_edges)
+    staffed = _step_integral_per_bin(calls.staff_time_min, calls.staff_agents, hour_edges)
+    bin_hour = _hour_of_day(calls, hour_edges[:-1])
+    in_window_bin = (hour_edges[:-1] >= calls.warmup_min) & (hour_edges[1:] <= calls.horizon_min)
+
+    columns = _CallColumns(calls)
+    overall = _call_stats(columns, in_window, sl_threshold_s)
+    overall.update(
+        calls_offered_per_day=overall["calls_offered"] / measured_days,
+        agent_occupancy=_ratio(busy[in_window_bin].sum(), staffed[in_window_bin].sum()),
+        agents_on_duty_mean=staffed[in_window_bin].sum() / (calls.horizon_min - calls.warmup_min),
+        tickets_created=tickets,
+        tickets_per_day=tickets / measured_days,
+    )
+
+    arrival_hour = _hour_of_day(calls, calls.arrival_min)
+    days_per_hour = np.bincount(bin_hour[in_window_bin], minlength=HOURS_PER_DAY)
+    hourly = {name: np.full(HOURS_PER_DAY, np.nan) for name in HOURLY_KPIS}
+    for h in range(HOURS_PER_DAY):
+        stats = _call_stats(columns, in_window & (arrival_hour == h), sl_threshold_s)
+        days = days_per_hour[h] if days_per_hour[h] else np.nan
+        sel = in_window_bin & (bin_hour == h)
+        hourly["calls_offered_per_day"][h] = stats["calls_offered"] / days
+        hourly["calls_answered_per_day"][h] = stats["calls_answered"] / days
+        for name in ("abandonment_rate", "p_wait", "service_level", "asa_s", "mean_wait_s"):
+            hourly[name][h] = stats[name]
+        hourly["agents_on_duty_mean"][h] = staffed[sel].sum() / (days * MINUTES_PER_HOUR)
+        hourly["agent_occupancy"][h] = _ratio(busy[sel].sum(), staffed[sel].sum())
+    return {"overall": overall, "hourly": hourly}
+
+
+def _call_stats(calls: _CallColumns, mask: np.ndarray, sl_threshold_s: float) -> dict:
+    outcome = calls.outcome[mask]
+    wait_s = calls.wait_s[mask]
+    answered = outcome == ANSWERED
+    offered = int(mask.sum())
+    n_answered = int(answered.sum())
+    n_abandoned = int(np.count_nonzero(outcome == ABANDONED))
+    return {
+        "calls_offered": offered,
+        "calls_answered": n_answered,
+        "calls_abandoned": n_abandoned,
+        "calls_waiting_at_end": offered - n_answered - n_abandoned,
+        "redials": int(np.count_nonzero(calls.is_redial[mask])),
+        "abandonment_rate": _ratio(n_abandoned, offered),
+        "p_wait": _ratio(np.count_nonzero(wait_s > 0), offered),
+        "service_level": _ratio(np.count_nonzero(answered & (wait_s <= sl_threshold_s)), offered),
+        "asa_s": float(wait_s[answered].mean()) if n_answered else float("nan"),
+        "mean_wait_s": float(wait_s.mean()) if offered else float("nan"),
+    }
+
+
+class _CallColumns:
+    """The derived per-call columns the statistics need, computed once."""
+
+    def __init__(self, calls: CallRecords):
+        self.outcome = calls.outcome
+        self.wait_s = calls.wait_min * SECONDS_PER_MINUTE
+        self.is_redial = calls.is_redial
+
+
+def _ratio(num, den) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def _clock_hour_edges(calls: CallRecords) -> np.ndarray:
+    """Bin edges (minutes) at every clock hour inside the run, plus its two ends."""
+    _, _, minute0 = minutes_to_calendar(calls.start, np.array([0.0]))
+    first = (-minute0[0]) % MINUTES_PER_HOUR
+    inner = np.arange(first, calls.horizon_min, MINUTES_PER_HOUR)
+    return np.unique(np.concatenate([[0.0], inner, [calls.horizon_min]]))
+
+
+def _hour_of_day(calls: CallRecords, t_min: np.ndarray) -> np.ndarray:
+    _, _, minute = minutes_to_calendar(calls.start, t_min)
+    return (minute // MINUTES_PER_HOUR).astype(np.int64)
+
+
+def _busy_time_per_bin(calls: CallRecords, edges: np.ndarray) -> np.ndarray:
+    """Agent busy minutes inside each bin: the calls' service intervals, cut at bins."""
+    answered = ~np.isnan(calls.answer_min)
+    starts = calls.answer_min[answered]
+    ends = starts + calls.handle_min[answered]
+    return np.diff(_cumulative_overlap(np.sort(starts), edges) - _cumulative_overlap(np.sort(ends), edges))
+
+
+def _cumulative_overlap(sorted_points: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """sum_i max(x - p_i, 0) for each x: the area under 'number of points <= t' up to x."""
+    k = np.searchsorted(sorted_points, x, side="right")
+    prefix = np.concatenate([[0.0], np.cumsum(sorted_points)])
+    return x * k - prefix[k]
+
+
+def _step_integral_per_bin(change_t: np.ndarray, level: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Integral of a right-continuous step function over each bin."""
+    seg_len = np.diff(np.append(change_t, np.inf))
+    area_before = np.concatenate([[0.0], np.cumsum(level[:-1] * seg_len[:-1])])
+    idx = np.searchsorted(change_t, edges, side="right") - 1
+    cum = area_before[idx] + level[idx] * (edges - change_t[idx])
+    return np.diff(cum)

@@ -1,0 +1,36 @@
+"""Read the named data files in ``scenarios/`` (profiles, rosters, category mixes).
+
+Each file is YAML with the data under a fixed key and a ``source`` line saying where
+the numbers come from (a DOMAIN.md figure or a named assumption).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from sim.errors import ConfigError
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def available(kind: str) -> list[str]:
+    """Names of the data files of one kind (a sub-folder of ``scenarios/``)."""
+    folder = SCENARIOS_DIR / kind
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def load_named(kind: str, name: str, key: str, field: str | tuple[str, ...]):
+    """Return ``(field, value)`` for the first of ``field`` present in
+    ``scenarios/<kind>/<name>.yaml``; ``key`` names the config key that asked for it,
+    for the error message."""
+    fields = (field,) if isinstance(field, str) else field
+    path = SCENARIOS_DIR / kind / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(key, name, f"a list, or a name from scenarios/{kind}/: {', '.join(available(kind))}")
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    for f in fields:
+        if isinstance(data, dict) and f in data:
+            return f, data[f]
+    raise ConfigError(key, name, f"a file scenarios/{kind}/{name}.yaml with a '{' or '.join(fields)}' entry")

@@ -1,0 +1,39 @@
+"""Named random streams: common random numbers by construction.
+
+One ``numpy.random.SeedSequence`` tree per run seed. Each (replication, stream name)
+pair gets its own generator, keyed by a fixed number per name, so that changing one
+part of the model (say, the number of seats) never shifts the random numbers another
+part draws (say, the arrival times). Same seed and config -> bit-identical output.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Stable stream ids. Append new names; never renumber (that would change results).
+STREAM_IDS = {
+    "arrivals": 0,
+    "category": 1,
+    "demand": 2,
+    "handling": 3,
+    "demand_handling": 4,
+    "patience": 5,
+    "redial": 6,
+    "redial_callers": 7,
+}
+
+
+class Streams:
+    """The generators of one replication, created on first use."""
+
+    def __init__(self, seed: int, replication: int):
+        self.seed = seed
+        self.replication = replication
+        self._cache: dict[str, np.random.Generator] = {}
+
+    def __getitem__(self, name: str) -> np.random.Generator:
+        if name not in self._cache:
+            if name not in STREAM_IDS:
+                raise KeyError(f"unknown random stream {name!r}; known: {', '.join(STREAM_IDS)}")
+            seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAM_IDS[name]))
+            self._cache[name] = np.random.Generator(np.random.PCG64(seq))
+        return self._cache[name]

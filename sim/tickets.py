@@ -1,0 +1,39 @@
+"""Where the call centre hands its tickets: the downstream interface.
+
+The call centre calls ``submit(caller, time_min, category)`` when a demand call ends.
+Dispatch to districts and streets plugs in here by providing another sink with the
+same method; until then :class:`TicketLog` records the tickets so they are counted.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from sim.records import TicketRecords
+
+
+class TicketSink(Protocol):
+    def submit(self, caller: int, time_min: float, category: int) -> None:
+        """Take one new ticket created at ``time_min``."""
+
+
+class TicketLog:
+    """A sink that only records each ticket (caller id, creation time, category)."""
+
+    def __init__(self) -> None:
+        self._caller: list[int] = []
+        self._time: list[float] = []
+        self._category: list[int] = []
+
+    def submit(self, caller: int, time_min: float, category: int) -> None:
+        self._caller.append(caller)
+        self._time.append(time_min)
+        self._category.append(category)
+
+    def records(self) -> TicketRecords:
+        return TicketRecords(
+            caller=np.asarray(self._caller, dtype=np.int64),
+            created_min=np.asarray(self._time, dtype=float),
+            category=np.asarray(self._category, dtype=np.int16),
+        )
