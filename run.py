@@ -29,7 +29,7 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     scenario = hydra_cfg.runtime.choices.get("scenario", "custom")
     try:
-        sim_cfg = build_config(OmegaConf.to_container(cfg, resolve=True))
+        sim_cfg = build_config({**OmegaConf.to_container(cfg, resolve=True), "scenario": scenario})
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
@@ -38,6 +38,8 @@ def main(cfg: DictConfig) -> None:
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
+        if not sys.stderr.isatty():  # keep logs and CI output clean
+            return
         print(f"\r  replication {done}/{total} done ({time.perf_counter() - started:.1f} s)",
               end="" if done < total else "\n", file=sys.stderr, flush=True)
 

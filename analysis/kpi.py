@@ -46,34 +46,35 @@ def replication_kpis(rec: ReplicationRecords, sl_threshold_s: float) -> dict:
     t_created = rec.tickets.created_min
     tickets = int(np.count_nonzero((t_created >= calls.warmup_min) & (t_created < calls.horizon_min)))
 
-    hour_edges = _clock_hour_edges(calls)
-    busy = _busy_time_per_bin(calls, hour_edges)
-    staffed = _step_integral_per_bin(calls.staff_time_min, calls.staff_agents, hour_edges)
-    bin_hour = _hour_of_day(calls, hour_edges[:-1])
-    in_window_bin = (hour_edges[:-1] >= calls.warmup_min) & (hour_edges[1:] <= calls.horizon_min)
+    bin_edges = _clock_hour_edges(calls)  # clock hours, also cut at the end of warm-up
+    bin_len = np.diff(bin_edges)
+    busy = _busy_time_per_bin(calls, bin_edges)
+    staffed = _step_integral_per_bin(calls.staff_time_min, calls.staff_agents, bin_edges)
+    bin_hour = _hour_of_day(calls, bin_edges[:-1])
+    measured_bin = bin_edges[:-1] >= calls.warmup_min
 
     columns = _CallColumns(calls)
     overall = _call_stats(columns, in_window, sl_threshold_s)
     overall.update(
         calls_offered_per_day=overall["calls_offered"] / measured_days,
-        agent_occupancy=_ratio(busy[in_window_bin].sum(), staffed[in_window_bin].sum()),
-        agents_on_duty_mean=staffed[in_window_bin].sum() / (calls.horizon_min - calls.warmup_min),
+        agent_occupancy=_ratio(busy[measured_bin].sum(), staffed[measured_bin].sum()),
+        agents_on_duty_mean=staffed[measured_bin].sum() / bin_len[measured_bin].sum(),
         tickets_created=tickets,
         tickets_per_day=tickets / measured_days,
     )
 
     arrival_hour = _hour_of_day(calls, calls.arrival_min)
-    days_per_hour = np.bincount(bin_hour[in_window_bin], minlength=HOURS_PER_DAY)
     hourly = {name: np.full(HOURS_PER_DAY, np.nan) for name in HOURLY_KPIS}
     for h in range(HOURS_PER_DAY):
         stats = _call_stats(columns, in_window & (arrival_hour == h), sl_threshold_s)
-        days = days_per_hour[h] if days_per_hour[h] else np.nan
-        sel = in_window_bin & (bin_hour == h)
+        sel = measured_bin & (bin_hour == h)
+        exposure_min = bin_len[sel].sum()  # measured minutes that fell in this clock hour
+        days = exposure_min / MINUTES_PER_HOUR if exposure_min else np.nan
         hourly["calls_offered_per_day"][h] = stats["calls_offered"] / days
         hourly["calls_answered_per_day"][h] = stats["calls_answered"] / days
         for name in ("abandonment_rate", "p_wait", "service_level", "asa_s", "mean_wait_s"):
             hourly[name][h] = stats[name]
-        hourly["agents_on_duty_mean"][h] = staffed[sel].sum() / (days * MINUTES_PER_HOUR)
+        hourly["agents_on_duty_mean"][h] = staffed[sel].sum() / exposure_min if exposure_min else np.nan
         hourly["agent_occupancy"][h] = _ratio(busy[sel].sum(), staffed[sel].sum())
     return {"overall": overall, "hourly": hourly}
 
@@ -113,11 +114,12 @@ def _ratio(num, den) -> float:
 
 
 def _clock_hour_edges(calls: CallRecords) -> np.ndarray:
-    """Bin edges (minutes) at every clock hour inside the run, plus its two ends."""
+    """Bin edges (minutes) at every clock hour inside the run, at the end of the
+    warm-up, and at the run's two ends."""
     _, _, minute0 = minutes_to_calendar(calls.start, np.array([0.0]))
     first = (-minute0[0]) % MINUTES_PER_HOUR
     inner = np.arange(first, calls.horizon_min, MINUTES_PER_HOUR)
-    return np.unique(np.concatenate([[0.0], inner, [calls.horizon_min]]))
+    return np.unique(np.concatenate([[0.0, calls.warmup_min], inner, [calls.horizon_min]]))
 
 
 def _hour_of_day(calls: CallRecords, t_min: np.ndarray) -> np.ndarray:

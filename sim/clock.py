@@ -5,14 +5,18 @@ from datetime import datetime
 
 import numpy as np
 
+MINUTES_PER_DAY = 1440
+
 
 def minutes_to_calendar(start: datetime, t_min: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weekday (0=Monday), month (0=January) and minute of the day of times ``t_min``
-    minutes after ``start``."""
-    start64 = np.datetime64(start.replace(tzinfo=None), "s")
-    absolute = start64 + (np.asarray(t_min) * 60.0).astype("timedelta64[s]")
-    days = absolute.astype("datetime64[D]")
+    minutes after ``start`` (a naive local date-time). Exact in floating point: no
+    rounding to whole seconds."""
+    start_minute = start.hour * 60 + start.minute + (start.second + start.microsecond / 1e6) / 60
+    absolute = start_minute + np.asarray(t_min, dtype=float)
+    day_offset = np.floor(absolute / MINUTES_PER_DAY)
+    minute_of_day = absolute - day_offset * MINUTES_PER_DAY
+    days = np.datetime64(start.date(), "D") + day_offset.astype(np.int64)
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     month = days.astype("datetime64[M]").astype(np.int64) % 12
-    minute_of_day = (absolute - days).astype("timedelta64[s]").astype(np.int64) / 60.0
     return weekday, month, minute_of_day

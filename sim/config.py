@@ -121,7 +121,8 @@ def _arrivals(raw: dict) -> ArrivalsConfig:
         weekday_factors=_factors(raw.get("weekday_factors", [1.0] * 7), "arrivals.weekday_factors", 7),
         month_factors=_factors(raw.get("month_factors", [1.0] * 12), "arrivals.month_factors", 12),
         shocks=tuple(_shock(s, f"arrivals.shocks[{i}]", categories) for i, s in enumerate(_list(
-            raw.get("shocks") or [], "arrivals.shocks", "a list of {start, days, factor, categories}"))),
+            [] if raw.get("shocks") is None else raw["shocks"], "arrivals.shocks",
+            "a list of {start, days, factor, categories}"))),
         redial_prob=_number(raw.get("redial_prob", 0.0), "arrivals.redial_prob", lo=0, hi=1),
         redial_delay=parse_distribution(raw.get("redial_delay", {"dist": "exponential", "mean_min": 10.0}),
                                         "arrivals.redial_delay"),
@@ -182,7 +183,7 @@ def _day_slices(raw, key: str, kind: str, field: str) -> list:
 def _category_mix(raw) -> tuple[tuple[str, ...], tuple[float, ...]]:
     key = "arrivals.category_mix"
     if isinstance(raw, str):
-        _, raw = load_named("category_mix", raw, key, "shares")
+        _, raw = load_named("category_mix", raw, key, "shares", inline="a mapping {category: share}")
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(key, raw, "a mapping {category: share} or a name from scenarios/category_mix/")
     names = tuple(str(k) for k in raw)
@@ -199,7 +200,9 @@ def _shock(raw, key: str, categories: tuple[str, ...]) -> Shock:
     _check_keys(raw, {"start", "days", "factor", "categories"}, key)
     cats = raw.get("categories")
     if cats is not None:
-        cats = tuple(_list(cats, f"{key}.categories", "a list of category names"))
+        cats = tuple(_list(cats, f"{key}.categories", "a non-empty list of category names (omit for all)"))
+        if not cats:
+            raise ConfigError(f"{key}.categories", [], "a non-empty list of category names (omit it for all)")
         for c in cats:
             if c not in categories:
                 raise ConfigError(f"{key}.categories", c, "a category of arrivals.category_mix: " + ", ".join(categories))
@@ -256,9 +259,13 @@ def _range_text(lo, hi, lo_open, what: str) -> str:
 
 
 def _datetime(value, key: str) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(key, value, "an ISO date-time like 2019-06-03T00:00") from None
+    """A naive local (Beijing) date-time, from a datetime or an ISO string."""
+    allowed = "an ISO date-time in local time, without a time zone, like 2019-06-03T00:00"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(key, value, allowed) from None
+    if not isinstance(value, datetime) or value.tzinfo is not None:
+        raise ConfigError(key, value if not isinstance(value, datetime) else value.isoformat(), allowed)
+    return value

@@ -20,14 +20,14 @@ def available(kind: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
-def load_named(kind: str, name: str, key: str, field: str | tuple[str, ...]):
+def load_named(kind: str, name: str, key: str, field: str | tuple[str, ...], inline: str = "a list"):
     """Return ``(field, value)`` for the first of ``field`` present in
     ``scenarios/<kind>/<name>.yaml``; ``key`` names the config key that asked for it,
-    for the error message."""
+    for the error message, and ``inline`` what it could have given instead of a name."""
     fields = (field,) if isinstance(field, str) else field
     path = SCENARIOS_DIR / kind / f"{name}.yaml"
     if not path.is_file():
-        raise ConfigError(key, name, f"a list, or a name from scenarios/{kind}/: {', '.join(available(kind))}")
+        raise ConfigError(key, name, f"{inline}, or a name from scenarios/{kind}/: {', '.join(available(kind))}")
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     for f in fields:

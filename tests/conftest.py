@@ -1,0 +1,44 @@
+"""Shared helpers for the tests: small textbook call centres built in code."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.config import SimConfig, build_config
+
+MINUTES_PER_DAY = 1440
+
+
+def erlang_raw(agents: int, arrivals_per_min: float, mean_handle_min: float = 5.0,
+               mean_patience_min: float | None = 3.0, days: float = 10.0, warmup_days: float = 0.5,
+               seed: int = 2024, replications: int = 5) -> dict:
+    """A raw config of an M/M/c(+M) centre: flat Poisson arrivals, every seat staffed,
+    exponential handle time and (unless None) exponential patience, no redials."""
+    patience = ({"dist": "infinite"} if mean_patience_min is None
+                else {"dist": "exponential", "mean_min": mean_patience_min})
+    return {
+        "seed": seed, "replications": replications, "horizon_days": days, "warmup_days": warmup_days,
+        "start": "2019-06-03T00:00",
+        "arrivals": {"daily_calls": arrivals_per_min * MINUTES_PER_DAY, "intraday_profile": "flat",
+                     "category_mix": "uniform", "redial_prob": 0.0},
+        "call_center": {"seats": agents, "roster": "full",
+                        "handle_time": {"dist": "exponential", "mean_min": mean_handle_min},
+                        "patience": patience, "sl_threshold_s": 30, "ticket_share": 0.4},
+    }
+
+
+def erlang_config(*args, **kwargs) -> SimConfig:
+    return build_config(erlang_raw(*args, **kwargs))
+
+
+def t_interval(values, confidence: float) -> tuple[float, float]:
+    """Student-t confidence interval of the mean of independent replications."""
+    x = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return x.mean() - half, x.mean() + half
+
+
+@pytest.fixture
+def tmp_outputs(tmp_path):
+    return tmp_path / "run"
