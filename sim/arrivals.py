@@ -70,11 +70,31 @@ def rate_schedule(cfg: ArrivalsConfig, start: datetime, horizon_min: float) -> R
 
 
 def sample_arrivals(schedule: RateSchedule, rng: np.random.Generator) -> FreshArrivals:
-    """Draw one realisation of the arrival process, sorted by time."""
-    counts = rng.poisson(schedule.expected_counts())
-    cell = np.repeat(np.arange(counts.size), counts.ravel())
-    piece, category = np.divmod(cell, counts.shape[1])
+    """Draw one realisation of the arrival process, sorted by time.
+
+    Superposition: the calls of all categories in a piece form one Poisson stream
+    (count ~ Poisson(total rate x length), times uniform), and each call's category is
+    drawn from the piece's category mix. Pieces do not overlap, so sorting the times in
+    place keeps every call in its piece; no index arrays are needed (low peak memory).
+    """
+    expected = schedule.expected_counts()
+    per_piece = rng.poisson(expected.sum(axis=1))
+    piece = np.repeat(np.arange(len(per_piece), dtype=np.int32), per_piece)
     lengths = np.diff(schedule.edges)
-    times = schedule.edges[piece] + rng.random(cell.size) * lengths[piece]
-    order = np.argsort(times, kind="stable")
-    return FreshArrivals(time_min=times[order], category=category[order].astype(np.int16))
+    times = rng.random(piece.size)
+    times *= lengths[piece]
+    times += schedule.edges[:-1][piece]
+    times.sort()
+    return FreshArrivals(time_min=times, category=_draw_categories(expected, piece, rng))
+
+
+def _draw_categories(expected: np.ndarray, piece: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Category of each call by inverse CDF of its piece's mix, one category at a time
+    (memory: a few arrays of one value per call, never calls x categories)."""
+    totals = expected.sum(axis=1, keepdims=True)
+    cumulative = np.cumsum(np.divide(expected, totals, out=np.zeros_like(expected), where=totals > 0), axis=1)
+    u = rng.random(piece.size)
+    category = np.zeros(piece.size, dtype=np.int16)
+    for k in range(expected.shape[1] - 1):
+        category += u >= cumulative[piece, k]
+    return category

@@ -77,8 +77,8 @@ class SimConfig:
 
 
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center"}
-# Sections that later parts of the model read; accepted here so configs can carry them.
-PASS_THROUGH_KEYS = {"description", "output"}
+# Free text a scenario may carry (shown in summary.json), not used by the model.
+PASS_THROUGH_KEYS = {"description"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
@@ -225,7 +225,7 @@ def _check_keys(raw: dict, allowed: set[str], section: str) -> None:
     for key in raw:
         if key not in allowed:
             full = f"{section}.{key}" if section else key
-            raise ConfigError(full, raw[key], "no such key; known keys here: " + ", ".join(sorted(allowed)))
+            raise ConfigError(full, raw[key], "a known key here (" + ", ".join(sorted(allowed)) + ")")
 
 
 def _list(raw, key: str, allowed: str) -> list:

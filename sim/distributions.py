@@ -55,23 +55,34 @@ class Distribution:
         return np.full(len(self.values_min), 1.0 / len(self.values_min))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Draw ``n`` durations in minutes as a float64 array."""
+        """Draw ``n`` durations in minutes as a new float64 array."""
+        return self.sample_into(rng, np.empty(n))
+
+    def sample_into(self, rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
+        """Fill the float64 array ``out`` with draws, in place (no temporaries for the
+        common distributions: large runs draw millions at once)."""
         d = self.dist
         if d == "exponential":
-            return rng.exponential(self.mean_min, n)
-        if d == "deterministic":
-            return np.full(n, self.mean_min)
-        if d == "gamma":
+            rng.standard_exponential(out=out)
+            out *= self.mean_min
+        elif d == "deterministic":
+            out.fill(self.mean_min)
+        elif d == "gamma":
             shape = 1.0 / self.cv**2
-            return rng.gamma(shape, self.mean_min / shape, n)
-        if d == "lognormal":
+            rng.standard_gamma(shape, out=out)
+            out *= self.mean_min / shape
+        elif d == "lognormal":
             sigma2 = np.log1p(self.cv**2)
-            mu = np.log(self.mean_min) - sigma2 / 2.0
-            return rng.lognormal(mu, np.sqrt(sigma2), n)
-        if d == "empirical":
+            rng.standard_normal(out=out)
+            out *= np.sqrt(sigma2)
+            out += np.log(self.mean_min) - sigma2 / 2.0
+            np.exp(out, out=out)
+        elif d == "empirical":
             values = np.asarray(self.values_min, dtype=float)
-            return values[rng.choice(len(values), size=n, p=self._probs())]
-        return np.full(n, np.inf)  # infinite
+            out[:] = values[rng.choice(len(values), size=len(out), p=self._probs())]
+        else:  # infinite
+            out.fill(np.inf)
+        return out
 
 
 def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribution:

@@ -19,15 +19,15 @@ class CallRecords:
     """One row per call offered (fresh calls and redials), in order of arrival id.
 
     Times are minutes from the scenario start. ``answer_min`` is NaN for a call never
-    answered; such a call abandoned at ``arrival_min + patience_min`` if that moment
-    is before the end of the run, otherwise it was still waiting when the run ended.
+    answered; such a call abandoned at ``deadline_min`` if that moment is before the
+    end of the run, otherwise it was still waiting when the run ended.
     """
 
     arrival_min: np.ndarray
     category: np.ndarray
     is_demand: np.ndarray
     is_redial: np.ndarray
-    patience_min: np.ndarray
+    deadline_min: np.ndarray  # when the caller would hang up (arrival + patience; inf: never)
     handle_min: np.ndarray
     answer_min: np.ndarray
     horizon_min: float
@@ -41,15 +41,19 @@ class CallRecords:
     engine_counts: dict = field(default_factory=dict)
 
     @property
+    def patience_min(self) -> np.ndarray:
+        return self.deadline_min - self.arrival_min
+
+    @property
     def outcome(self) -> np.ndarray:
         answered = ~np.isnan(self.answer_min)
-        gave_up = self.arrival_min + self.patience_min < self.horizon_min
+        gave_up = self.deadline_min < self.horizon_min
         return np.where(answered, ANSWERED, np.where(gave_up, ABANDONED, WAITING_AT_END)).astype(np.int8)
 
     @property
     def wait_min(self) -> np.ndarray:
         """Time in queue: until answered, until hanging up, or until the run ended."""
-        left_queue = np.where(np.isnan(self.answer_min), self.arrival_min + self.patience_min, self.answer_min)
+        left_queue = np.where(np.isnan(self.answer_min), self.deadline_min, self.answer_min)
         return np.minimum(left_queue, self.horizon_min) - self.arrival_min
 
 

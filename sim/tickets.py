@@ -6,6 +6,7 @@ same method; until then :class:`TicketLog` records the tickets so they are count
 """
 from __future__ import annotations
 
+from array import array
 from typing import Protocol
 
 import numpy as np
@@ -22,9 +23,10 @@ class TicketLog:
     """A sink that only records each ticket (caller id, creation time, category)."""
 
     def __init__(self) -> None:
-        self._caller: list[int] = []
-        self._time: list[float] = []
-        self._category: list[int] = []
+        # Compact typed arrays: 8 + 8 + 2 bytes a ticket, not three Python objects.
+        self._caller = array("q")
+        self._time = array("d")
+        self._category = array("h")
 
     def submit(self, caller: int, time_min: float, category: int) -> None:
         self._caller.append(caller)
@@ -33,7 +35,7 @@ class TicketLog:
 
     def records(self) -> TicketRecords:
         return TicketRecords(
-            caller=np.asarray(self._caller, dtype=np.int64),
-            created_min=np.asarray(self._time, dtype=float),
-            category=np.asarray(self._category, dtype=np.int16),
+            caller=np.frombuffer(self._caller, dtype=np.int64),
+            created_min=np.frombuffer(self._time, dtype=np.float64),
+            category=np.frombuffer(self._category, dtype=np.int16),
         )
