@@ -40,12 +40,26 @@ def _clean(x):
     return x if math.isfinite(x) else None
 
 
+#: KPIs that are shares, bounded by 1 (all KPIs are >= 0).
+SHARE_KPIS = {"abandonment_rate", "p_wait", "service_level", "agent_occupancy"}
+
+
+def bounded_ci(name: str, values) -> dict:
+    """Mean and 95% CI, the interval clipped to the KPI's possible range (a count or
+    time is never negative, a share never above 1)."""
+    ci = {k: _clean(v) for k, v in mean_ci(values).items()}
+    if ci["ci_low"] is not None:
+        ci["ci_low"] = max(ci["ci_low"], 0.0)
+        ci["ci_high"] = min(ci["ci_high"], 1.0) if name in SHARE_KPIS else ci["ci_high"]
+    return ci
+
+
 def summarise(scenario: str, meta: dict, per_rep: list[dict]) -> dict:
     """The content of ``summary.json`` from the list of per-replication KPI dicts."""
     metrics = {}
     for name in CALL_KPIS:
         values = [rep["overall"][name] for rep in per_rep]
-        entry = {k: _clean(v) for k, v in mean_ci(values).items()}
+        entry = bounded_ci(name, values)
         entry["per_replication"] = [_clean(v) for v in values]
         metrics[name] = entry
     return {"scenario": scenario, "replications": len(per_rep), **meta, "metrics": metrics}
@@ -56,8 +70,8 @@ def hourly_rows(per_rep: list[dict]) -> list[list]:
     rows = []
     for hour in range(HOURS_PER_DAY):
         for name in HOURLY_KPIS:
-            ci = mean_ci([rep["hourly"][name][hour] for rep in per_rep])
-            rows.append([hour, name, *(_clean(ci[k]) for k in ("mean", "ci_low", "ci_high"))])
+            ci = bounded_ci(name, [rep["hourly"][name][hour] for rep in per_rep])
+            rows.append([hour, name, ci["mean"], ci["ci_low"], ci["ci_high"]])
     return rows
 
 
