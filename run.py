@@ -17,7 +17,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from analysis.kpi import replication_kpis
+from analysis.kpi import reduce_replication
 from analysis.summary import format_table, summarise, write_outputs
 from sim.config import build_config
 from sim.errors import ConfigError
@@ -43,11 +43,11 @@ def main(cfg: DictConfig) -> None:
         print(f"\r  replication {done}/{total} done ({time.perf_counter() - started:.1f} s)",
               end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    threshold = sim_cfg.call_center.sl_threshold_s
-    per_rep = run_experiment(sim_cfg, lambda rec: replication_kpis(rec, threshold), on_done=progress)
+    per_rep = run_experiment(sim_cfg, lambda rec: reduce_replication(rec, sim_cfg), on_done=progress)
     meta = {
         "description": cfg.get("description", ""),
         "seed": sim_cfg.seed,
+        "dispatch": sim_cfg.tickets.dispatch.policy if sim_cfg.tickets else None,
         "start": sim_cfg.start.isoformat(),
         "horizon_days": sim_cfg.horizon_days,
         "warmup_days": sim_cfg.warmup_days,
@@ -55,7 +55,7 @@ def main(cfg: DictConfig) -> None:
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     summary = summarise(scenario, meta, per_rep)
-    write_outputs(out_dir, summary, per_rep)
+    write_outputs(out_dir, summary, per_rep, sim_cfg.city)
     print(format_table(summary))
     print(f"\noutputs: {out_dir}")
 

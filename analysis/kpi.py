@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.ticket_kpi import monthly_tables, ticket_kpis
 from sim.clock import minutes_to_calendar
+from sim.config import SimConfig
 from sim.model import ReplicationRecords
 from sim.records import ABANDONED, ANSWERED, CallRecords
 
@@ -79,6 +81,20 @@ def replication_kpis(rec: ReplicationRecords, sl_threshold_s: float) -> dict:
     return {"overall": overall, "hourly": hourly}
 
 
+def reduce_replication(rec: ReplicationRecords, cfg: SimConfig) -> dict:
+    """Everything kept of one replication: call KPIs, ticket KPIs (when tickets are
+    simulated) in ``overall``, the ``hourly`` arrays and the ``monthly`` tables."""
+    out = replication_kpis(rec, cfg.call_center.sl_threshold_s)
+    out["monthly"] = None
+    if cfg.tickets is not None:
+        threshold = cfg.tickets.streets.response_threshold_min
+        weight = cfg.tickets.survey.basic_satisfied_weight
+        out["overall"].update(ticket_kpis(rec.tickets, rec.calls, threshold, weight))
+        out["monthly"] = monthly_tables(rec.tickets, rec.calls, threshold, weight, cfg.city.n_streets,
+                                        cfg.city.street_district, cfg.city.n_districts)
+    return out
+
+
 def _call_stats(calls: _CallColumns, mask: np.ndarray, sl_threshold_s: float) -> dict:
     outcome = calls.outcome[mask]
     wait_s = calls.wait_s[mask]
@@ -128,10 +144,10 @@ def _hour_of_day(calls: CallRecords, t_min: np.ndarray) -> np.ndarray:
 
 
 def _busy_time_per_bin(calls: CallRecords, edges: np.ndarray) -> np.ndarray:
-    """Agent busy minutes inside each bin: the calls' service intervals, cut at bins."""
+    """Agent busy minutes inside each bin: calls and back-office work, cut at bins."""
     answered = ~np.isnan(calls.answer_min)
-    starts = calls.answer_min[answered]
-    ends = starts + calls.handle_min[answered]
+    starts = np.concatenate([calls.answer_min[answered], calls.work_start_min])
+    ends = starts + np.concatenate([calls.handle_min[answered], calls.work_min])
     return np.diff(_cumulative_overlap(np.sort(starts), edges) - _cumulative_overlap(np.sort(ends), edges))
 
 

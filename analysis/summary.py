@@ -3,14 +3,18 @@ the short table the CLI prints."""
 from __future__ import annotations
 
 import math
+import unicodedata
 from pathlib import Path
 
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.stats import mean_ci
+from analysis.ticket_kpi import MONTHLY_COLUMNS, TICKET_KPIS
 
 SUMMARY_FILE = "summary.json"
 HOURLY_FILE = "hourly.csv"
+STREETS_MONTHLY_FILE = "streets_monthly.csv"
+DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
 
 #: How the CLI shows each KPI: (label, format, scale).
 _DISPLAY = {
@@ -28,7 +32,17 @@ _DISPLAY = {
     "agent_occupancy": ("agent occupancy", "{:.1f}%", 100),
     "agents_on_duty_mean": ("agents on duty (mean)", "{:.1f}", 1),
     "tickets_created": ("tickets created", "{:,.0f}", 1),
-    "tickets_per_day": ("tickets per day", "{:,.0f}", 1),
+    "tickets_per_day": ("tickets closed per day", "{:,.0f}", 1),
+    "tickets_open_at_end": ("tickets open at end", "{:,.0f}", 1),
+    "dispatch_delay_mean_h": ("dispatch delay (mean), h", "{:.2f}", 1),
+    "lead_time_mean_h": ("lead time to closure (mean), h", "{:.1f}", 1),
+    "lead_time_p90_h": ("lead time to closure (p90), h", "{:.1f}", 1),
+    "deadline_compliance": ("deadline compliance", "{:.1f}%", 100),
+    "returned_share": ("returned (退单) share", "{:.2f}%", 100),
+    "response_rate": ("response rate 响应率", "{:.1f}%", 100),
+    "resolution_rate": ("resolution rate 解决率", "{:.1f}%", 100),
+    "satisfaction_rate": ("satisfaction rate 满意率", "{:.1f}%", 100),
+    "repeat_calls": ("repeat calls", "{:,.0f}", 1),
 }
 
 
@@ -41,7 +55,8 @@ def _clean(x):
 
 
 #: KPIs that are shares, bounded by 1 (all KPIs are >= 0).
-SHARE_KPIS = {"abandonment_rate", "p_wait", "service_level", "agent_occupancy"}
+SHARE_KPIS = {"abandonment_rate", "p_wait", "service_level", "agent_occupancy", "deadline_compliance",
+              "returned_share", "response_rate", "resolution_rate", "satisfaction_rate"}
 
 
 def bounded_ci(name: str, values) -> dict:
@@ -57,7 +72,8 @@ def bounded_ci(name: str, values) -> dict:
 def summarise(scenario: str, meta: dict, per_rep: list[dict]) -> dict:
     """The content of ``summary.json`` from the list of per-replication KPI dicts."""
     metrics = {}
-    for name in CALL_KPIS:
+    names = CALL_KPIS + (TICKET_KPIS if "tickets_closed" in per_rep[0]["overall"] else ())
+    for name in names:
         values = [rep["overall"][name] for rep in per_rep]
         entry = bounded_ci(name, values)
         entry["per_replication"] = [_clean(v) for v in values]
@@ -75,12 +91,45 @@ def hourly_rows(per_rep: list[dict]) -> list[list]:
     return rows
 
 
-def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict]) -> list[Path]:
-    """Write ``summary.json`` and ``hourly.csv`` atomically; return their paths."""
+def monthly_rows(per_rep: list[dict], level: str, city) -> tuple[list[str], list[list]]:
+    """Tidy monthly rows of one level ("streets" or "districts"), one per replication,
+    month and unit, with the unit's names."""
+    unit_cols = (["district", "district_zh", "street", "street_zh"] if level == "streets"
+                 else ["district", "district_zh"])
+    header = ["replication", "month", *unit_cols, *MONTHLY_COLUMNS]
+    rows = []
+    for rep, kpis in enumerate(per_rep):
+        table = kpis["monthly"][level]
+        for i in range(len(table["unit"])):
+            u = int(table["unit"][i])
+            if level == "streets":
+                d = int(city.street_district[u])
+                names = [city.district_names[d], city.district_zh[d], city.street_names[u], city.street_zh[u]]
+            else:
+                names = [city.district_names[u], city.district_zh[u]]
+            values = [_clean(table[c][i]) for c in MONTHLY_COLUMNS]
+            rows.append([rep, str(table["month"][i]), *names, *values])
+    return header, rows
+
+
+def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None) -> list[Path]:
+    """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street
+    and district tables, each atomically; return their paths."""
     out_dir = Path(out_dir)
     write_json_atomic(out_dir / SUMMARY_FILE, summary)
     write_csv_atomic(out_dir / HOURLY_FILE, ["hour", "metric", "mean", "ci_low", "ci_high"], hourly_rows(per_rep))
-    return [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]
+    written = [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]
+    if per_rep and per_rep[0].get("monthly"):
+        for level, name in (("streets", STREETS_MONTHLY_FILE), ("districts", DISTRICTS_MONTHLY_FILE)):
+            header, rows = monthly_rows(per_rep, level, city)
+            write_csv_atomic(out_dir / name, header, rows)
+            written.append(out_dir / name)
+    return written
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of ``text``: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def format_table(summary: dict) -> str:
@@ -88,8 +137,10 @@ def format_table(summary: dict) -> str:
     n = summary["replications"]
     lines = [f"scenario {summary['scenario']}: {n} replication(s) x {summary['measured_days']:g} measured days "
              f"(after {summary['warmup_days']:g} warm-up), mean and 95% CI over replications", ""]
-    width = max(len(label) for label, _, _ in _DISPLAY.values())
+    width = max(_display_width(label) for label, _, _ in _DISPLAY.values())
     for name, (label, fmt, scale) in _DISPLAY.items():
+        if name not in summary["metrics"]:
+            continue
         m = summary["metrics"][name]
         if m["mean"] is None:
             value = "n/a"
@@ -97,5 +148,5 @@ def format_table(summary: dict) -> str:
             value = fmt.format(m["mean"] * scale)
             if m["ci_low"] is not None:
                 value += f"   [{fmt.format(m['ci_low'] * scale)} .. {fmt.format(m['ci_high'] * scale)}]"
-        lines.append(f"  {label:<{width}}  {value}")
+        lines.append(f"  {label}{' ' * (width - _display_width(label))}  {value}")
     return "\n".join(lines)

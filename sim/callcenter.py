@@ -16,7 +16,9 @@ leaving agent has finished, that agent simply stays (no extra body is added).
 """
 from __future__ import annotations
 
+from array import array
 from collections import deque
+from typing import Callable
 from math import isnan
 
 import numpy as np
@@ -25,7 +27,7 @@ import simpy
 from sim.arrivals import FreshArrivals
 from sim.clock import minutes_to_calendar
 from sim.config import SimConfig
-from sim.records import CallRecords
+from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
 from sim.streams import Streams
 from sim.tickets import TicketSink
 
@@ -46,8 +48,8 @@ class _CallerTable:
     """
 
     COLUMNS = {
-        "arrival_min": np.float64, "category": np.int16, "is_demand": np.bool_, "is_redial": np.bool_,
-        "handle_min": np.float64, "answer_min": np.float64, "deadline_min": np.float64,
+        "arrival_min": np.float64, "category": np.int16, "is_demand": np.bool_, "origin": np.int8,
+        "root": np.int64, "handle_min": np.float64, "answer_min": np.float64, "deadline_min": np.float64,
     }
     REDIAL_COLUMNS = {"will_redial": np.bool_, "redial_delay_min": np.float64}
 
@@ -108,6 +110,13 @@ class CallCentre:
         self._staff_agents: list[int] = [0]
         # Engine-side tallies, checked against the records by the tests.
         self.n_offered = self.n_answered = self.n_abandoned_seen = self.n_redials = self.n_tickets = 0
+        self.n_repeats = 0
+        # Back-office work below inbound calls, one queue per kind in priority order
+        # (ticket dispatch before callback surveys: dispatch is what citizens wait for).
+        self._work_queues: list[deque] = [deque() for _ in WORK_KINDS]
+        self._work_start = array("d")
+        self._work_min = array("d")
+        self._work_kind = array("b")
 
         roster = cfg.call_center.roster
         if len(roster) == 1:
@@ -126,7 +135,8 @@ class CallCentre:
         n = block.stop - block.start
         c.arrival_min[block] = fresh.time_min
         c.category[block] = fresh.category
-        c.is_redial[block] = False
+        c.origin[block] = FRESH
+        c.root[block] = np.arange(block.start, block.stop)
         demand = c.is_demand[block]
         np.less(streams["demand"].random(n), cc.ticket_share, out=demand)
         handle = c.handle_min[block]
@@ -219,10 +229,14 @@ class CallCentre:
     def _on_service_end(self, event) -> None:
         i = event._value
         now = self.env.now
-        self.busy -= 1
         if self._demand[i]:
             self.n_tickets += 1
             self.tickets.submit(i, now, self._category[i])
+        self._agent_free(now)
+
+    def _agent_free(self, now: float) -> None:
+        """An agent finished a call or a piece of work: leave, or take the next job."""
+        self.busy -= 1
         if self.leaving:
             self.leaving -= 1
             self._record_staff(-1)
@@ -231,7 +245,8 @@ class CallCentre:
         self._serve_next(now)
 
     def _serve_next(self, now: float) -> bool:
-        """An idle agent takes the first caller still waiting; False if none."""
+        """An idle agent takes the first caller still waiting, else the first piece of
+        back-office work; False if there is neither."""
         queue, deadline = self.queue, self._deadline
         while queue:
             j = queue.popleft()
@@ -240,20 +255,58 @@ class CallCentre:
                 self._start_service(j, now)
                 return True
             self.n_abandoned_seen += 1
+        for work_queue in self._work_queues:
+            if work_queue:
+                self.idle -= 1
+                self._start_work(now, *work_queue.popleft())
+                return True
         return False
+
+    def submit_work(self, duration_min: float, on_done: Callable[[int, float], None], job: int,
+                    kind: int) -> None:
+        """Queue back-office work for the agents (done when no caller is waiting, lower
+        ``kind`` first); ``on_done(job, time)`` is called when it is finished. ``kind``
+        also labels it in the records (see ``sim.records.WORK_KINDS``)."""
+        if self.idle:
+            self.idle -= 1
+            self._start_work(self.env.now, duration_min, on_done, job, kind)
+        else:
+            self._work_queues[kind].append((duration_min, on_done, job, kind))
+
+    def _start_work(self, now: float, duration_min: float, on_done, job: int, kind: int) -> None:
+        self.busy += 1
+        self._work_start.append(now)
+        self._work_min.append(duration_min)
+        self._work_kind.append(kind)
+        ev = self.env.timeout(duration_min, (on_done, job))
+        ev.callbacks.append(self._on_work_end)
+
+    def _on_work_end(self, event) -> None:
+        on_done, job = event._value
+        now = self.env.now
+        self._agent_free(now)
+        on_done(job, now)
 
     def _on_redial_check(self, event) -> None:
         """Patience ran out and the redial delay passed: if never answered, call again."""
         i = event._value
         if not isnan(self._answer[i]):  # answered in time after all
             return
-        new = self._append_redialler(i)
         self.n_redials += 1
-        self._arrive(new)
+        c = self.callers
+        self._arrive(self._append_caller(int(c.category[i]), bool(c.is_demand[i]), int(c.root[i]), REDIAL))
 
-    def _append_redialler(self, i: int) -> int:
-        """Add a redial of caller ``i``: same person and problem, new draws of patience,
-        handle time and whether to redial again. Returns the new caller id."""
+    def inject_call(self, category: int) -> int:
+        """A citizen calls again now about a problem still unresolved (a repeat call,
+        always a demand, its own root). Returns the new caller id."""
+        self.n_repeats += 1
+        new = self._append_caller(category, True, self.callers.size, REPEAT)
+        self._arrive(new)
+        return new
+
+    def _append_caller(self, category: int, demand: bool, root: int, origin: int) -> int:
+        """Add a caller arriving now (a redial or a repeat call): the same person and
+        problem, new draws of patience, handle time and whether to redial."""
         if self._redial_pos >= _REDIAL_BLOCK:
             self._refill_redial_buffer()
         k, now, c, b = self._redial_pos, self.env.now, self.callers, self._redial_buffer
@@ -263,18 +316,20 @@ class CallCentre:
         if grows:
             self._bind_views()
         c.arrival_min[new] = now
-        c.category[new] = c.category[i]
-        c.is_demand[new] = demand = c.is_demand[i]
-        c.is_redial[new] = True
+        c.category[new] = category
+        c.is_demand[new] = demand
+        c.origin[new] = origin
+        c.root[new] = root
         c.handle_min[new] = b["demand_handle_min"][k] if demand else b["handle_min"][k]
         c.deadline_min[new] = now + b["patience_min"][k]
-        c.will_redial[new] = b["will_redial"][k]
-        c.redial_delay_min[new] = b["redial_delay_min"][k]
+        if self._redials_on:
+            c.will_redial[new] = b["will_redial"][k]
+            c.redial_delay_min[new] = b["redial_delay_min"][k]
         return new
 
     def _refill_redial_buffer(self) -> None:
         cc, arr = self.cfg.call_center, self.cfg.arrivals
-        rng, n = self._streams["redial_callers"], _REDIAL_BLOCK
+        rng, n = self._streams["later_callers"], _REDIAL_BLOCK
         self._redial_buffer = {
             "patience_min": cc.patience.sample(rng, n),
             "handle_min": cc.handle_time.sample(rng, n),
@@ -292,13 +347,16 @@ class CallCentre:
         now = self.env.now
         expired_in_queue = sum(1 for j in self.queue if self._deadline[j] < now)
         counts = {"offered": self.n_offered, "answered": self.n_answered, "redials": self.n_redials,
-                  "tickets": self.n_tickets, "abandoned": self.n_abandoned_seen + expired_in_queue,
+                  "repeats": self.n_repeats, "tickets": self.n_tickets, "work_waiting_at_end": sum(len(q) for q in self._work_queues), "abandoned": self.n_abandoned_seen + expired_in_queue,
                   "waiting_at_end": len(self.queue) - expired_in_queue}
         return CallRecords(
             arrival_min=c.arrival_min[:n], category=c.category[:n], is_demand=c.is_demand[:n],
-            is_redial=c.is_redial[:n], deadline_min=c.deadline_min[:n], handle_min=c.handle_min[:n],
+            origin=c.origin[:n], root=c.root[:n], deadline_min=c.deadline_min[:n], handle_min=c.handle_min[:n],
             answer_min=c.answer_min[:n],
             horizon_min=now, warmup_min=self.cfg.warmup_min, start=self.cfg.start,
             staff_time_min=np.asarray(self._staff_time), staff_agents=np.asarray(self._staff_agents),
+            work_start_min=np.frombuffer(self._work_start, dtype=np.float64),
+            work_min=np.frombuffer(self._work_min, dtype=np.float64),
+            work_kind=np.frombuffer(self._work_kind, dtype=np.int8),
             engine_counts=counts,
         )

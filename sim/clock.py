@@ -1,6 +1,7 @@
 """The simulation clock: minutes from the scenario start, and the calendar behind them."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime
 
 import numpy as np
@@ -20,3 +21,37 @@ def minutes_to_calendar(start: datetime, t_min: np.ndarray) -> tuple[np.ndarray,
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     month = days.astype("datetime64[M]").astype(np.int64) % 12
     return weekday, month, minute_of_day
+
+
+class OfficeHours:
+    """When an office-hours unit is open: on ``weekdays`` (0 = Monday), from ``start_h``
+    to ``end_h`` o'clock.
+
+    Built once per run for its horizon (a short list of open intervals), so "when does
+    it next open?" is a bisection, not a calendar computation.
+    """
+
+    def __init__(self, start: datetime, horizon_min: float, start_h: float, end_h: float,
+                 weekdays: tuple[int, ...]):
+        days = int(np.ceil(horizon_min / MINUTES_PER_DAY)) + 2
+        first_midnight = -(start.hour * 60 + start.minute + start.second / 60)
+        midnights = first_midnight + MINUTES_PER_DAY * np.arange(days)
+        weekday, _, _ = minutes_to_calendar(start, midnights)
+        keep = np.isin(weekday, weekdays)
+        self.opens: list[float] = (midnights[keep] + start_h * 60).tolist()
+        self.closes: list[float] = (midnights[keep] + end_h * 60).tolist()
+
+    def next_open(self, t: float) -> float:
+        """``t`` if open at ``t``, else the next opening time (inf if none in the run)."""
+        k = bisect_right(self.closes, t)
+        if k == len(self.opens):
+            return float("inf")
+        return max(t, self.opens[k])
+
+    def change_points(self, servers: int) -> list[tuple[float, int]]:
+        """Staffing of an office-hours desk as (time, servers present) changes."""
+        points = [(0.0, 0)]
+        for o, c in zip(self.opens, self.closes):
+            if c > 0:
+                points += [(max(o, 0.0), servers), (c, 0)]
+        return points

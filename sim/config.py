@@ -11,9 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from sim.city import City, load_city
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
 from sim.scenario_data import load_named
+from sim.ticket_config import SECTION_KEYS, TicketsConfig, build_tickets_config
+from sim.validate import check_keys, datetime_value, integer, listing, number
 
 MINUTES_PER_DAY = 1440
 
@@ -58,6 +61,9 @@ class CallCenterConfig:
 
 @dataclass(frozen=True)
 class SimConfig:
+    """The whole validated run configuration. ``tickets`` and ``city`` are None when
+    only the call centre is simulated (no ``dispatch`` section)."""
+
     scenario: str
     seed: int
     replications: int
@@ -66,6 +72,8 @@ class SimConfig:
     start: datetime
     arrivals: ArrivalsConfig
     call_center: CallCenterConfig
+    tickets: TicketsConfig | None = None
+    city: City | None = None
 
     @property
     def horizon_min(self) -> float:
@@ -76,7 +84,8 @@ class SimConfig:
         return self.warmup_days * MINUTES_PER_DAY
 
 
-TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center"}
+TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
+            *SECTION_KEYS}
 # Free text a scenario may carry (shown in summary.json), not used by the model.
 PASS_THROUGH_KEYS = {"description"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
@@ -87,43 +96,45 @@ CALL_CENTER_KEYS = {"seats", "roster", "handle_time", "demand_handle_time", "pat
 
 def build_config(raw: dict) -> SimConfig:
     """Validate a composed config mapping and return the typed :class:`SimConfig`."""
-    _check_keys(raw, TOP_KEYS | PASS_THROUGH_KEYS, "")
+    check_keys(raw, TOP_KEYS | PASS_THROUGH_KEYS, "")
     for key in ("arrivals", "call_center"):
         if not isinstance(raw.get(key), dict):
             raise ConfigError(key, raw.get(key), "a mapping (section of the config)")
-    seed = _integer(raw.get("seed"), "seed", lo=0)
-    replications = _integer(raw.get("replications"), "replications", lo=1)
-    horizon_days = _number(raw.get("horizon_days"), "horizon_days", lo=0, lo_open=True)
-    warmup_days = _number(raw.get("warmup_days", 0), "warmup_days", lo=0)
+    seed = integer(raw.get("seed"), "seed", lo=0)
+    replications = integer(raw.get("replications"), "replications", lo=1)
+    horizon_days = number(raw.get("horizon_days"), "horizon_days", lo=0, lo_open=True)
+    warmup_days = number(raw.get("warmup_days", 0), "warmup_days", lo=0)
     if warmup_days >= horizon_days:
         raise ConfigError("warmup_days", warmup_days, f"a number >= 0 and below horizon_days ({horizon_days})")
-    start = _datetime(raw.get("start"), "start")
+    start = datetime_value(raw.get("start"), "start")
     call_center = _call_center(raw["call_center"])
     arrivals = _arrivals(raw["arrivals"])
+    tickets = build_tickets_config(raw, arrivals.categories)
     return SimConfig(
         scenario=str(raw.get("scenario", "custom")), seed=seed, replications=replications,
         horizon_days=horizon_days, warmup_days=warmup_days, start=start,
-        arrivals=arrivals, call_center=call_center,
+        arrivals=arrivals, call_center=call_center, tickets=tickets,
+        city=load_city(tickets.city.table) if tickets else None,
     )
 
 
 def _arrivals(raw: dict) -> ArrivalsConfig:
-    _check_keys(raw, ARRIVAL_KEYS, "arrivals")
+    check_keys(raw, ARRIVAL_KEYS, "arrivals")
     profile = _day_slices(raw.get("intraday_profile", "flat"), "arrivals.intraday_profile", "profiles", "weights")
-    profile_values = tuple(_number(w, f"arrivals.intraday_profile[{i}]", lo=0) for i, w in enumerate(profile))
+    profile_values = tuple(number(w, f"arrivals.intraday_profile[{i}]", lo=0) for i, w in enumerate(profile))
     if sum(profile_values) <= 0:
         raise ConfigError("arrivals.intraday_profile", list(profile), "weights with a positive sum")
     total = sum(profile_values)
     categories, shares = _category_mix(raw.get("category_mix", "uniform"))
     return ArrivalsConfig(
-        daily_calls=_number(raw.get("daily_calls"), "arrivals.daily_calls", lo=0),
+        daily_calls=number(raw.get("daily_calls"), "arrivals.daily_calls", lo=0),
         intraday_profile=tuple(w / total for w in profile_values),
         weekday_factors=_factors(raw.get("weekday_factors", [1.0] * 7), "arrivals.weekday_factors", 7),
         month_factors=_factors(raw.get("month_factors", [1.0] * 12), "arrivals.month_factors", 12),
-        shocks=tuple(_shock(s, f"arrivals.shocks[{i}]", categories) for i, s in enumerate(_list(
+        shocks=tuple(_shock(s, f"arrivals.shocks[{i}]", categories) for i, s in enumerate(listing(
             [] if raw.get("shocks") is None else raw["shocks"], "arrivals.shocks",
             "a list of {start, days, factor, categories}"))),
-        redial_prob=_number(raw.get("redial_prob", 0.0), "arrivals.redial_prob", lo=0, hi=1),
+        redial_prob=number(raw.get("redial_prob", 0.0), "arrivals.redial_prob", lo=0, hi=1),
         redial_delay=parse_distribution(raw.get("redial_delay", {"dist": "exponential", "mean_min": 10.0}),
                                         "arrivals.redial_delay"),
         categories=categories,
@@ -132,8 +143,8 @@ def _arrivals(raw: dict) -> ArrivalsConfig:
 
 
 def _call_center(raw: dict) -> CallCenterConfig:
-    _check_keys(raw, CALL_CENTER_KEYS, "call_center")
-    seats = _integer(raw.get("seats"), "call_center.seats", lo=1)
+    check_keys(raw, CALL_CENTER_KEYS, "call_center")
+    seats = integer(raw.get("seats"), "call_center.seats", lo=1)
     roster = _roster(raw.get("roster", "full"), seats)
     handle_time = parse_distribution(raw.get("handle_time"), "call_center.handle_time")
     demand_raw = raw.get("demand_handle_time")
@@ -145,8 +156,8 @@ def _call_center(raw: dict) -> CallCenterConfig:
         handle_time=handle_time,
         demand_handle_time=demand_handle,
         patience=parse_distribution(raw.get("patience"), "call_center.patience", allow_infinite=True),
-        sl_threshold_s=_number(raw.get("sl_threshold_s", 30), "call_center.sl_threshold_s", lo=0),
-        ticket_share=_number(raw.get("ticket_share"), "call_center.ticket_share", lo=0, hi=1),
+        sl_threshold_s=number(raw.get("sl_threshold_s", 30), "call_center.sl_threshold_s", lo=0),
+        ticket_share=number(raw.get("ticket_share"), "call_center.ticket_share", lo=0, hi=1),
     )
 
 
@@ -162,18 +173,18 @@ def _roster(raw, seats: int) -> tuple[int, ...]:
         field, values = load_named("rosters", raw, key, ("agents", "seat_share"))
     values = _day_slices(values, key, "rosters", field)
     if field == "seat_share":
-        shares = [_number(v, f"{key}[{i}] (seat_share in scenarios/rosters/{raw}.yaml)", lo=0, hi=1)
+        shares = [number(v, f"{key}[{i}] (seat_share in scenarios/rosters/{raw}.yaml)", lo=0, hi=1)
                   for i, v in enumerate(values)]
         return tuple(int(round(s * seats)) for s in shares)
     allowed = f"a whole number of agents from 0 to call_center.seats ({seats})"
-    return tuple(_integer(a, f"{key}[{i}]", lo=0, hi=seats, allowed=allowed) for i, a in enumerate(values))
+    return tuple(integer(a, f"{key}[{i}]", lo=0, hi=seats, allowed=allowed) for i, a in enumerate(values))
 
 
 def _day_slices(raw, key: str, kind: str, field: str) -> list:
     """A list of per-slice values covering one day, given inline or by name."""
     if isinstance(raw, str):
         _, raw = load_named(kind, raw, key, field)
-    values = _list(raw, key, f"a list, or a name from scenarios/{kind}/")
+    values = listing(raw, key, f"a list, or a name from scenarios/{kind}/")
     if not values or MINUTES_PER_DAY % len(values) != 0:
         raise ConfigError(key, f"a list of {len(values)} values",
                           "one value per equal slice of the day (1, 24, 48, 96, ... values; the count must divide 1440)")
@@ -187,7 +198,7 @@ def _category_mix(raw) -> tuple[tuple[str, ...], tuple[float, ...]]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(key, raw, "a mapping {category: share} or a name from scenarios/category_mix/")
     names = tuple(str(k) for k in raw)
-    shares = tuple(_number(v, f"{key}.{k}", lo=0) for k, v in raw.items())
+    shares = tuple(number(v, f"{key}.{k}", lo=0) for k, v in raw.items())
     total = sum(shares)
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise ConfigError(key, round(total, 6), "shares that sum to 1")
@@ -197,75 +208,25 @@ def _category_mix(raw) -> tuple[tuple[str, ...], tuple[float, ...]]:
 def _shock(raw, key: str, categories: tuple[str, ...]) -> Shock:
     if not isinstance(raw, dict):
         raise ConfigError(key, raw, "a mapping {start, days, factor, categories (optional)}")
-    _check_keys(raw, {"start", "days", "factor", "categories"}, key)
+    check_keys(raw, {"start", "days", "factor", "categories"}, key)
     cats = raw.get("categories")
     if cats is not None:
-        cats = tuple(_list(cats, f"{key}.categories", "a non-empty list of category names (omit for all)"))
+        cats = tuple(listing(cats, f"{key}.categories", "a non-empty list of category names (omit for all)"))
         if not cats:
             raise ConfigError(f"{key}.categories", [], "a non-empty list of category names (omit it for all)")
         for c in cats:
             if c not in categories:
                 raise ConfigError(f"{key}.categories", c, "a category of arrivals.category_mix: " + ", ".join(categories))
     return Shock(
-        start=_datetime(raw.get("start"), f"{key}.start"),
-        days=_number(raw.get("days"), f"{key}.days", lo=0, lo_open=True),
-        factor=_number(raw.get("factor"), f"{key}.factor", lo=0),
+        start=datetime_value(raw.get("start"), f"{key}.start"),
+        days=number(raw.get("days"), f"{key}.days", lo=0, lo_open=True),
+        factor=number(raw.get("factor"), f"{key}.factor", lo=0),
         categories=cats,
     )
 
 
 def _factors(raw, key: str, n: int) -> tuple[float, ...]:
-    values = _list(raw, key, f"a list of {n} non-negative factors")
+    values = listing(raw, key, f"a list of {n} non-negative factors")
     if len(values) != n:
         raise ConfigError(key, f"a list of {len(values)} values", f"exactly {n} non-negative factors")
-    return tuple(_number(v, f"{key}[{i}]", lo=0) for i, v in enumerate(values))
-
-
-def _check_keys(raw: dict, allowed: set[str], section: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            full = f"{section}.{key}" if section else key
-            raise ConfigError(full, raw[key], "a known key here (" + ", ".join(sorted(allowed)) + ")")
-
-
-def _list(raw, key: str, allowed: str) -> list:
-    if not isinstance(raw, (list, tuple)):
-        raise ConfigError(key, raw, allowed)
-    return list(raw)
-
-
-def _number(value, key: str, lo=None, hi=None, lo_open=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(key, value, _range_text(lo, hi, lo_open, "a finite number"))
-    too_low = lo is not None and (value <= lo if lo_open else value < lo)
-    if too_low or (hi is not None and value > hi):
-        raise ConfigError(key, value, _range_text(lo, hi, lo_open, "a number"))
-    return float(value)
-
-
-def _integer(value, key: str, lo=None, hi=None, allowed: str | None = None) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    if ok and (lo is None or value >= lo) and (hi is None or value <= hi):
-        return int(value)
-    raise ConfigError(key, value, allowed or _range_text(lo, hi, False, "a whole number"))
-
-
-def _range_text(lo, hi, lo_open, what: str) -> str:
-    if lo is not None and hi is not None:
-        return f"{what} from {lo} to {hi}"
-    if lo is not None:
-        return f"{what} {'>' if lo_open else '>='} {lo}"
-    return what
-
-
-def _datetime(value, key: str) -> datetime:
-    """A naive local (Beijing) date-time, from a datetime or an ISO string."""
-    allowed = "an ISO date-time in local time, without a time zone, like 2019-06-03T00:00"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ConfigError(key, value, allowed) from None
-    if not isinstance(value, datetime) or value.tzinfo is not None:
-        raise ConfigError(key, value if not isinstance(value, datetime) else value.isoformat(), allowed)
-    return value
+    return tuple(number(v, f"{key}[{i}]", lo=0) for i, v in enumerate(values))

@@ -90,6 +90,7 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
     :class:`ConfigError` naming ``key``, the value and what is allowed."""
     if not isinstance(raw, dict):
         raise ConfigError(key, raw, "a mapping like {dist: exponential, mean_min: 5.0}")
+    raw = _mean_in_minutes(raw, key)
     allowed = [name for name in DIST_PARAMS if allow_infinite or name != "infinite"]
     name = raw.get("dist")
     if name not in allowed:
@@ -111,6 +112,23 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
     if "cv" in required:
         kwargs["cv"] = _positive(raw["cv"], f"{key}.cv")
     return Distribution(dist=name, **kwargs)
+
+
+#: Other units a mean may be given in (``mean_h: 48`` reads better than ``mean_min: 2880``).
+MEAN_UNITS_MIN = {"mean_min": 1.0, "mean_s": 1 / 60, "mean_h": 60.0, "mean_days": 1440.0}
+
+
+def _mean_in_minutes(raw: dict, key: str) -> dict:
+    """Rewrite ``mean_s`` / ``mean_h`` / ``mean_days`` as ``mean_min``."""
+    given = [u for u in MEAN_UNITS_MIN if u in raw]
+    if len(given) > 1:
+        raise ConfigError(f"{key}.{given[1]}", raw[given[1]], f"only one of {', '.join(MEAN_UNITS_MIN)}")
+    if not given or given[0] == "mean_min":
+        return raw
+    unit = given[0]
+    out = {k: v for k, v in raw.items() if k != unit}
+    out["mean_min"] = _positive(raw[unit], f"{key}.{unit}") * MEAN_UNITS_MIN[unit]
+    return out
 
 
 def _parse_empirical(raw: dict, key: str) -> Distribution:

@@ -15,6 +15,7 @@ from sim.callcenter import CallCentre
 from sim.config import SimConfig
 from sim.records import CallRecords, TicketRecords
 from sim.streams import Streams
+from sim.ticketing import TicketSystem
 from sim.tickets import TicketLog
 
 
@@ -34,8 +35,10 @@ def run_replication(cfg: SimConfig, replication: int) -> ReplicationRecords:
     streams = Streams(cfg.seed, replication)
     env = simpy.Environment()
     fresh = sample_arrivals(rate_schedule(cfg.arrivals, cfg.start, cfg.horizon_min), streams["arrivals"])
-    tickets = TicketLog()
+    tickets = TicketSystem(env, cfg, cfg.city, streams) if cfg.tickets else TicketLog()
     centre = CallCentre(env, cfg, streams, fresh, tickets)
+    if cfg.tickets:
+        tickets.attach(centre)
     del fresh
     with _frozen_heap():
         env.run(until=cfg.horizon_min)

@@ -12,6 +12,12 @@ import numpy as np
 
 #: ``CallRecords.outcome`` codes, derived from the arrays (see ``outcome``).
 ANSWERED, ABANDONED, WAITING_AT_END = 0, 1, 2
+#: ``CallRecords.origin`` codes: a first call, a redial after hanging up, a repeat call
+#: about a problem whose ticket closed unresolved.
+FRESH, REDIAL, REPEAT = 0, 1, 2
+#: ``CallRecords.work_kind`` codes: back-office work the agents do between calls, in
+#: priority order (a lower code is done first).
+WORK_KINDS = {"dispatch": 0, "survey": 1}
 
 
 @dataclass
@@ -26,7 +32,8 @@ class CallRecords:
     arrival_min: np.ndarray
     category: np.ndarray
     is_demand: np.ndarray
-    is_redial: np.ndarray
+    origin: np.ndarray  # FRESH, REDIAL or REPEAT
+    root: np.ndarray  # id of the first call about the same problem (itself if fresh or repeat)
     deadline_min: np.ndarray  # when the caller would hang up (arrival + patience; inf: never)
     handle_min: np.ndarray
     answer_min: np.ndarray
@@ -37,8 +44,16 @@ class CallRecords:
     #: ``staff_agents[j]`` agents are at their seats.
     staff_time_min: np.ndarray
     staff_agents: np.ndarray
+    #: Back-office work done by the agents: start, duration, kind (``WORK_KINDS``).
+    work_start_min: np.ndarray
+    work_min: np.ndarray
+    work_kind: np.ndarray
     #: Counters kept by the engine while it ran; tests check them against the arrays.
     engine_counts: dict = field(default_factory=dict)
+
+    @property
+    def is_redial(self) -> np.ndarray:
+        return self.origin == REDIAL
 
     @property
     def patience_min(self) -> np.ndarray:
@@ -59,8 +74,33 @@ class CallRecords:
 
 @dataclass
 class TicketRecords:
-    """One row per ticket handed on by the call centre (a demand whose call ended)."""
+    """One row per ticket handed on by the call centre (a demand whose call ended).
+
+    With only the call centre simulated (no ``dispatch`` config) the columns after
+    ``category`` are None. Times are minutes from the start, NaN where a step has not
+    happened (yet); small integers are -1 where unknown. ``street`` is -1 for tickets of
+    the city departments. ``satisfaction``: 2 satisfied, 1 basically, 0 dissatisfied.
+    """
 
     caller: np.ndarray
     created_min: np.ndarray
     category: np.ndarray
+    urgency: np.ndarray | None = None
+    street: np.ndarray | None = None
+    district: np.ndarray | None = None
+    deadline_min: np.ndarray | None = None
+    dispatched_min: np.ndarray | None = None  # the centre's first dispatch work done
+    delivered_min: np.ndarray | None = None  # reached the unit that works it (after any returns)
+    signed_min: np.ndarray | None = None
+    closed_min: np.ndarray | None = None
+    returns: np.ndarray | None = None
+    resolved: np.ndarray | None = None
+    surveyed_min: np.ndarray | None = None
+    reached: np.ndarray | None = None
+    contacted: np.ndarray | None = None
+    satisfaction: np.ndarray | None = None
+    #: Visits per station kind ("street", "district_desk", "department"): unit index,
+    #: arrive, start and end of service (NaN if not yet).
+    stations: dict | None = None
+    caseworkers: np.ndarray | None = None
+    engine_counts: dict = field(default_factory=dict)

@@ -18,7 +18,10 @@ STREAM_IDS = {
     "demand_handling": 4,
     "patience": 5,
     "redial": 6,
-    "redial_callers": 7,
+    "later_callers": 7,  # redials and repeat calls, drawn in blocks
+    "tickets": 8,  # intrinsic draws of the fresh calls' tickets
+    "repeat_tickets": 9,  # the same for tickets of repeat calls
+    "redispatch": 10,  # steps after a return (re-dispatch, review)
 }
 
 

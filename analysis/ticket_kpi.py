@@ -1,0 +1,155 @@
+"""Ticket KPIs of one replication, and the monthly per-street and per-district tables.
+
+Every KPI counts the tickets *created* inside the measured window [warmup, horizon).
+Definitions (the names are a promised interface):
+
+- ``tickets_closed`` / ``tickets_open_at_end``: of those, closed by the end of the run / not.
+- ``tickets_per_day``: throughput, tickets closed per measured day (any creation time).
+- ``dispatch_delay_mean_h``: creation to delivery at the unit that works it (the centre's
+  dispatch work, any district hop, returns and re-dispatch included).
+- ``lead_time_mean_h``, ``lead_time_p90_h``: creation to closure, closed tickets.
+- ``deadline_compliance``: closed within deadline / tickets whose deadline fell inside
+  the run (a ticket still open past its deadline counts as missed).
+- ``returned_share``: tickets returned (退单) at least once / tickets dispatched.
+- ``response_rate``: signed for within ``streets.response_threshold_h`` of delivery /
+  delivered tickets whose outcome is known (signed, or the threshold passed).
+- ``resolution_rate``: citizen says solved / callbacks that reached the citizen.
+- ``satisfaction_rate``: (satisfied + w x basically satisfied) / callbacks that reached
+  the citizen, w = ``survey.basic_satisfied_weight``.
+- ``repeat_calls``: calls about a problem whose ticket closed unresolved.
+City-wide rates cover all tickets (streets and departments); the monthly tables cover
+street tickets.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.records import REPEAT, CallRecords, TicketRecords
+
+MINUTES_PER_HOUR = 60.0
+MINUTES_PER_DAY = 1440.0
+SATISFIED, BASIC = 2, 1
+
+TICKET_KPIS = (
+    "tickets_closed", "tickets_open_at_end", "tickets_per_day", "dispatch_delay_mean_h", "lead_time_mean_h",
+    "lead_time_p90_h", "deadline_compliance", "returned_share", "response_rate", "resolution_rate",
+    "satisfaction_rate", "repeat_calls",
+)
+MONTHLY_COLUMNS = ("tickets", "signed_on_time", "responded_known", "surveyed", "contacted", "resolved",
+                   "satisfied", "basically_satisfied", "response_rate", "resolution_rate", "satisfaction_rate",
+                   "backlog")
+
+
+def _ratio(num, den) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def ticket_kpis(t: TicketRecords, calls: CallRecords, response_threshold_min: float,
+                basic_weight: float) -> dict:
+    """The city-wide ticket KPIs of one replication."""
+    lo, hi = calls.warmup_min, calls.horizon_min
+    mine = (t.created_min >= lo) & (t.created_min < hi)
+    closed = mine & ~np.isnan(t.closed_min)
+    lead_h = (t.closed_min[closed] - t.created_min[closed]) / MINUTES_PER_HOUR
+    delivered = mine & ~np.isnan(t.delivered_min)
+    due = mine & (t.deadline_min <= hi)
+    met = due & (t.closed_min <= t.deadline_min)  # NaN (still open) compares False
+    dispatched = mine & ~np.isnan(t.dispatched_min)
+    responded, known = _response(t, hi, response_threshold_min)
+    reached = mine & (t.reached == 1)
+    satisfied = np.count_nonzero(reached & (t.satisfaction == SATISFIED))
+    basic = np.count_nonzero(reached & (t.satisfaction == BASIC))
+    closed_in_window = (t.closed_min >= lo) & (t.closed_min < hi)
+    return {
+        "tickets_closed": int(closed.sum()),
+        "tickets_open_at_end": int(np.count_nonzero(mine & np.isnan(t.closed_min))),
+        "tickets_per_day": int(closed_in_window.sum()) / ((hi - lo) / MINUTES_PER_DAY),
+        "dispatch_delay_mean_h": float(np.mean(t.delivered_min[delivered] - t.created_min[delivered]))
+        / MINUTES_PER_HOUR if delivered.any() else float("nan"),
+        "lead_time_mean_h": float(lead_h.mean()) if lead_h.size else float("nan"),
+        "lead_time_p90_h": float(np.percentile(lead_h, 90)) if lead_h.size else float("nan"),
+        "deadline_compliance": _ratio(met.sum(), due.sum()),
+        "returned_share": _ratio(np.count_nonzero(dispatched & (t.returns > 0)), dispatched.sum()),
+        "response_rate": _ratio(np.count_nonzero(mine & responded), np.count_nonzero(mine & known)),
+        "resolution_rate": _ratio(np.count_nonzero(reached & (t.resolved == 1)), reached.sum()),
+        "satisfaction_rate": _ratio(satisfied + basic_weight * basic, reached.sum()),
+        "repeat_calls": int(np.count_nonzero((calls.origin == REPEAT) & (calls.arrival_min >= lo)
+                                             & (calls.arrival_min < hi))),
+    }
+
+
+def _response(t: TicketRecords, horizon: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(signed in time, outcome known) per ticket."""
+    lag = t.signed_min - t.delivered_min
+    responded = lag <= threshold
+    known = responded | (lag > threshold) | (t.delivered_min + threshold <= horizon)
+    return responded, known & ~np.isnan(t.delivered_min)
+
+
+def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min: float,
+                   basic_weight: float, n_streets: int, street_district: np.ndarray,
+                   n_districts: int) -> dict[str, dict[str, np.ndarray]]:
+    """Per month (of ticket creation, measured window only) per street and per
+    district: counts, the three rates and the backlog at the month's end.
+
+    Returns ``{"streets": columns, "districts": columns}``; columns include ``month``
+    ('YYYY-MM'), ``unit`` (street or district index) and :data:`MONTHLY_COLUMNS`.
+    """
+    lo, hi = calls.warmup_min, calls.horizon_min
+    street_tickets = (t.street >= 0) & (t.created_min >= lo) & (t.created_min < hi)
+    month_key, month_ends = _months(calls, t.created_min)
+    responded, known = _response(t, hi, response_threshold_min)
+    reached = t.reached == 1
+    out = {"streets": [], "districts": []}
+    for m, (label, end) in enumerate(month_ends.items()):
+        sel = street_tickets & (month_key == m)
+        st = t.street[sel].astype(np.int64)
+        counts = {
+            "tickets": np.bincount(st, minlength=n_streets),
+            "signed_on_time": np.bincount(st, responded[sel], minlength=n_streets),
+            "responded_known": np.bincount(st, known[sel], minlength=n_streets),
+            "surveyed": np.bincount(st, reached[sel], minlength=n_streets),
+            "contacted": np.bincount(st, reached[sel] & (t.contacted[sel] == 1), minlength=n_streets),
+            "resolved": np.bincount(st, reached[sel] & (t.resolved[sel] == 1), minlength=n_streets),
+            "satisfied": np.bincount(st, reached[sel] & (t.satisfaction[sel] == SATISFIED), minlength=n_streets),
+            "basically_satisfied": np.bincount(st, reached[sel] & (t.satisfaction[sel] == BASIC),
+                                               minlength=n_streets),
+        }
+        at_end = min(end, hi)
+        open_then = (t.street >= 0) & (t.delivered_min <= at_end) & ~(t.closed_min <= at_end)
+        counts["backlog"] = np.bincount(t.street[open_then].astype(np.int64), minlength=n_streets)
+        for level, index, n in (("streets", np.arange(n_streets), n_streets),
+                                ("districts", street_district.astype(np.int64), n_districts)):
+            agg = {k: np.bincount(index, v.astype(float), minlength=n) for k, v in counts.items()}
+            agg.update(_rates(agg, basic_weight))
+            agg["month"] = np.full(n, label)
+            agg["unit"] = np.arange(n)
+            out[level].append(agg)
+    return {level: {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+            for level, parts in out.items()}
+
+
+def _rates(c: dict, basic_weight: float) -> dict:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "response_rate": np.where(c["responded_known"] > 0, c["signed_on_time"] / c["responded_known"], np.nan),
+            "resolution_rate": np.where(c["surveyed"] > 0, c["resolved"] / c["surveyed"], np.nan),
+            "satisfaction_rate": np.where(c["surveyed"] > 0, (c["satisfied"] + basic_weight
+                                                                * c["basically_satisfied"]) / c["surveyed"], np.nan),
+        }
+
+
+def _months(calls: CallRecords, t_min: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Index of the calendar month of each time (0 = the month the window starts in),
+    and each month's label -> its end in minutes from the start."""
+    start64 = np.datetime64(calls.start, "m")
+    def month_of(x):
+        return (start64 + np.asarray(x, dtype=np.int64).astype("timedelta64[m]")).astype("datetime64[M]")
+    first = month_of([calls.warmup_min])[0]
+    last = month_of([calls.horizon_min - 1e-6])[0]
+    labels = np.arange(first, last + np.timedelta64(1, "M"))
+    finite = np.where(np.isnan(t_min), 0, t_min)
+    key = (month_of(finite) - first).astype(np.int64)
+    ends = {str(lab): float(((lab + np.timedelta64(1, "M")).astype("datetime64[m]") - start64)
+                            / np.timedelta64(1, "m")) for lab in labels}
+    return key, ends

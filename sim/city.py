@@ -1,0 +1,114 @@
+"""The city a scenario stands on: 16 districts and their streets/townships.
+
+Read from ``scenarios/city/<table>_districts.csv`` and ``<table>_streets.csv`` (see
+``scenarios/city/README.md``), checked column by column: a missing column, an unknown
+district or a bad number stops the run with the one-line :class:`ConfigError`.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import ConfigError
+from sim.scenario_data import SCENARIOS_DIR
+
+DISTRICT_COLUMNS = ("district", "district_zh", "population_10k", "streets")
+STREET_COLUMNS = ("street_id", "street", "street_zh", "district", "population_10k", "demand_weight",
+                  "duty", "capacity_factor")
+DUTY_VALUES = ("24h", "office")
+
+
+@dataclass(frozen=True)
+class City:
+    district_names: tuple[str, ...]
+    district_zh: tuple[str, ...]
+    district_population_10k: np.ndarray
+    street_names: tuple[str, ...]
+    street_zh: tuple[str, ...]
+    street_district: np.ndarray  # district index of each street
+    street_population_10k: np.ndarray
+    street_weight: np.ndarray  # share of the city's street tickets, sums to 1
+    street_24h: np.ndarray  # True: 24-hour duty; False: office hours
+    capacity_factor: np.ndarray  # relative staffing, 1 = as demand alone calls for
+
+    @property
+    def n_streets(self) -> int:
+        return len(self.street_names)
+
+    @property
+    def n_districts(self) -> int:
+        return len(self.district_names)
+
+
+def load_city(table: str, key: str = "city.table") -> City:
+    """Load and check the two CSV files of city ``table``."""
+    folder = SCENARIOS_DIR / "city"
+    dist_path, street_path = folder / f"{table}_districts.csv", folder / f"{table}_streets.csv"
+    if not dist_path.is_file() or not street_path.is_file():
+        names = sorted(p.name[: -len("_streets.csv")] for p in folder.glob("*_streets.csv"))
+        raise ConfigError(key, table, "a city in scenarios/city/: " + ", ".join(names))
+    districts = _read(dist_path, DISTRICT_COLUMNS)
+    streets = _read(street_path, STREET_COLUMNS)
+    names = tuple(r["district"] for r in districts)
+    index = {name: i for i, name in enumerate(names)}
+    where = street_path.name
+    for i, row in enumerate(streets):
+        if row["district"] not in index:
+            raise ConfigError(f"{where} row {i + 1} district", row["district"], "a district of " + dist_path.name)
+        if row["duty"] not in DUTY_VALUES:
+            raise ConfigError(f"{where} row {i + 1} duty", row["duty"], " or ".join(DUTY_VALUES))
+    weight = _column(streets, "demand_weight", where, lo=0.0)
+    if not np.isclose(weight.sum(), 1.0, atol=1e-6):
+        raise ConfigError(f"{where} demand_weight", round(float(weight.sum()), 6), "weights that sum to 1")
+    street_district = np.array([index[r["district"]] for r in streets], dtype=np.int16)
+    for d, row in enumerate(districts):
+        listed = int(np.count_nonzero(street_district == d))
+        if str(listed) != row["streets"].strip():
+            raise ConfigError(f"{dist_path.name} {row['district']} streets", row["streets"],
+                              f"the number of its streets in {where} ({listed})")
+    return City(
+        district_names=names,
+        district_zh=tuple(r["district_zh"] for r in districts),
+        district_population_10k=_column(districts, "population_10k", dist_path.name, lo=0.0),
+        street_names=tuple(r["street"] for r in streets),
+        street_zh=tuple(r["street_zh"] for r in streets),
+        street_district=street_district,
+        street_population_10k=_column(streets, "population_10k", where, lo=0.0),
+        street_weight=weight,
+        street_24h=np.array([r["duty"] == "24h" for r in streets]),
+        capacity_factor=_column(streets, "capacity_factor", where, lo=0.0),
+    )
+
+
+def _read(path, columns: tuple[str, ...]) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigError(f"{path.name} columns", reader.fieldnames, "columns including " + ", ".join(missing))
+        rows = list(reader)
+    if not rows:
+        raise ConfigError(path.name, "no rows", "at least one row")
+    return rows
+
+
+def _column(rows: list[dict], name: str, where: str, lo: float) -> np.ndarray:
+    try:
+        values = np.array([float(r[name]) for r in rows])
+    except ValueError:
+        bad = next(r[name] for r in rows if not _is_number(r[name]))
+        raise ConfigError(f"{where} {name}", bad, "a number") from None
+    if not np.isfinite(values).all() or (values < lo).any():
+        bad = values[~np.isfinite(values) | (values < lo)][0]
+        raise ConfigError(f"{where} {name}", float(bad), f"a finite number >= {lo}")
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

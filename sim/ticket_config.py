@@ -1,0 +1,309 @@
+"""Typed, validated config of everything after the call: dispatch, streets, city
+departments, callback survey, repeat calls.
+
+The sections are ``dispatch`` (a Hydra group: ``conf/dispatch/direct.yaml`` or
+``two_level.yaml``), ``city``, ``streets``, ``departments``, ``survey`` and ``repeat``.
+Without a ``dispatch`` section the model stops at the call centre (tickets are only
+counted), which is what the call-centre theory checks use.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.distributions import Distribution, parse_distribution
+from sim.errors import ConfigError
+from sim.validate import check_keys, integer, listing, number
+
+POLICIES = ("direct", "two_level")
+CENTRE_WORKERS = ("agents", "desk")
+HOURS = ("office", "24h")
+URGENCY_KEYS = {"share", "deadline_h", "processing_scale", "queued"}
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class OfficeHoursConfig:
+    start_h: float
+    end_h: float
+    weekdays: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    table: str
+    office_hours: OfficeHoursConfig
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    policy: str
+    street_share: float
+    centre_worker: str
+    centre_desk_staff: int
+    centre_work_time: Distribution
+    centre_misroute_prob: float
+    district_desk_staff: int
+    district_desk_hours: str
+    district_work_time: Distribution
+    district_misroute_prob: float
+    review_time: Distribution
+
+
+@dataclass(frozen=True)
+class UrgencyClass:
+    name: str
+    share: float
+    deadline_min: float
+    processing_scale: float
+    queued: bool  # False: handled at once by the street's duty team, not in the caseworker queue
+
+
+@dataclass(frozen=True)
+class StreetsConfig:
+    target_utilisation: float
+    demand_elasticity: float
+    min_caseworkers: int
+    capacity_scale: float
+    sign_time: Distribution
+    response_threshold_min: float
+    urgency: tuple[UrgencyClass, ...]
+    processing: dict[str, Distribution]  # by category, with "default"
+    resolve_prob: dict[str, float]  # by category, with "default"
+
+    def processing_for(self, category: str) -> Distribution:
+        return self.processing.get(category, self.processing[DEFAULT])
+
+    def resolve_prob_for(self, category: str) -> float:
+        return self.resolve_prob.get(category, self.resolve_prob[DEFAULT])
+
+
+@dataclass(frozen=True)
+class DepartmentsConfig:
+    servers: int
+    processing: Distribution
+    resolve_prob: float
+
+
+@dataclass(frozen=True)
+class SatisfactionModel:
+    """Ordered logit: latent = intercept + coefficients . x + Logistic noise;
+    satisfied if latent > 0, basically satisfied if -basic_band < latent <= 0."""
+
+    intercept: float
+    resolved: float
+    on_time: float
+    returned: float
+    contacted: float
+    basic_band: float
+
+
+@dataclass(frozen=True)
+class SurveyConfig:
+    share: float
+    delay: Distribution
+    batch_interval_min: float  # callbacks due are handed to the agents at this interval
+    callbacks_per_job: int  # callbacks an agent makes in a row before checking for calls
+    work_time: Distribution
+    unreachable_prob: float
+    contact_prob_on_time: float
+    contact_prob_late: float
+    satisfaction: SatisfactionModel
+    basic_satisfied_weight: float
+
+
+@dataclass(frozen=True)
+class RepeatConfig:
+    prob: float
+    delay: Distribution
+
+
+@dataclass(frozen=True)
+class TicketsConfig:
+    city: CityConfig
+    dispatch: DispatchConfig
+    streets: StreetsConfig
+    departments: DepartmentsConfig
+    survey: SurveyConfig
+    repeat: RepeatConfig
+
+
+SECTION_KEYS = ("city", "dispatch", "streets", "departments", "survey", "repeat")
+
+
+def build_tickets_config(raw: dict, categories: tuple[str, ...]) -> TicketsConfig | None:
+    """The ticket side of the config, or None if the config has no ``dispatch``."""
+    if raw.get("dispatch") is None:
+        return None
+    for key in SECTION_KEYS:
+        if not isinstance(raw.get(key), dict):
+            raise ConfigError(key, raw.get(key), "a mapping (section of the config; needed with dispatch)")
+    return TicketsConfig(
+        city=_city(raw["city"]),
+        dispatch=_dispatch(raw["dispatch"]),
+        streets=_streets(raw["streets"], categories),
+        departments=_departments(raw["departments"]),
+        survey=_survey(raw["survey"]),
+        repeat=_repeat(raw["repeat"]),
+    )
+
+
+def _choice(value, key: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(key, value, "one of " + ", ".join(allowed))
+    return value
+
+
+def _prob(raw: dict, key: str, section: str) -> float:
+    return number(raw.get(key), f"{section}.{key}", lo=0, hi=1)
+
+
+def _city(raw: dict) -> CityConfig:
+    check_keys(raw, {"table", "office_hours"}, "city")
+    oh = raw.get("office_hours")
+    if not isinstance(oh, dict):
+        raise ConfigError("city.office_hours", oh, "a mapping {start_h, end_h, weekdays}")
+    check_keys(oh, {"start_h", "end_h", "weekdays"}, "city.office_hours")
+    start_h = number(oh.get("start_h"), "city.office_hours.start_h", lo=0, hi=24)
+    end_h = number(oh.get("end_h"), "city.office_hours.end_h", lo=0, hi=24)
+    if end_h <= start_h:
+        raise ConfigError("city.office_hours.end_h", end_h, f"an hour after start_h ({start_h})")
+    days = tuple(integer(d, f"city.office_hours.weekdays[{i}]", lo=0, hi=6)
+                 for i, d in enumerate(listing(oh.get("weekdays"), "city.office_hours.weekdays",
+                                               "a list of weekdays, 0 = Monday")))
+    if not isinstance(raw.get("table"), str):
+        raise ConfigError("city.table", raw.get("table"), "the name of a city in scenarios/city/")
+    return CityConfig(table=raw["table"], office_hours=OfficeHoursConfig(start_h, end_h, days))
+
+
+def _dispatch(raw: dict) -> DispatchConfig:
+    s = "dispatch"
+    check_keys(raw, {"policy", "street_share", "centre", "district_desk", "review_time"}, s)
+    centre, desk = raw.get("centre"), raw.get("district_desk")
+    for name, sec in (("centre", centre), ("district_desk", desk)):
+        if not isinstance(sec, dict):
+            raise ConfigError(f"{s}.{name}", sec, "a mapping")
+    check_keys(centre, {"worker", "desk_staff", "work_time", "misroute_prob"}, f"{s}.centre")
+    check_keys(desk, {"staff", "hours", "work_time", "misroute_prob"}, f"{s}.district_desk")
+    worker = _choice(centre.get("worker"), f"{s}.centre.worker", CENTRE_WORKERS)
+    return DispatchConfig(
+        policy=_choice(raw.get("policy"), f"{s}.policy", POLICIES),
+        street_share=_prob(raw, "street_share", s),
+        centre_worker=worker,
+        centre_desk_staff=integer(centre.get("desk_staff", 0), f"{s}.centre.desk_staff",
+                                  lo=1 if worker == "desk" else 0),
+        centre_work_time=parse_distribution(centre.get("work_time"), f"{s}.centre.work_time"),
+        centre_misroute_prob=_prob(centre, "misroute_prob", f"{s}.centre"),
+        district_desk_staff=integer(desk.get("staff"), f"{s}.district_desk.staff", lo=1),
+        district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
+        district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
+        district_misroute_prob=_prob(desk, "misroute_prob", f"{s}.district_desk"),
+        review_time=parse_distribution(raw.get("review_time"), f"{s}.review_time"),
+    )
+
+
+def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
+    s = "streets"
+    check_keys(raw, {"capacity", "sign_time", "response_threshold_h", "urgency", "processing",
+                     "resolve_prob"}, s)
+    cap = raw.get("capacity")
+    if not isinstance(cap, dict):
+        raise ConfigError(f"{s}.capacity", cap, "a mapping")
+    check_keys(cap, {"target_utilisation", "demand_elasticity", "min_caseworkers", "scale"}, f"{s}.capacity")
+    return StreetsConfig(
+        target_utilisation=number(cap.get("target_utilisation"), f"{s}.capacity.target_utilisation",
+                                  lo=0, hi=1, lo_open=True),
+        demand_elasticity=number(cap.get("demand_elasticity"), f"{s}.capacity.demand_elasticity", lo=0, hi=1),
+        min_caseworkers=integer(cap.get("min_caseworkers"), f"{s}.capacity.min_caseworkers", lo=1),
+        capacity_scale=number(cap.get("scale", 1.0), f"{s}.capacity.scale", lo=0, lo_open=True),
+        sign_time=parse_distribution(raw.get("sign_time"), f"{s}.sign_time"),
+        response_threshold_min=number(raw.get("response_threshold_h"), f"{s}.response_threshold_h",
+                                      lo=0, lo_open=True) * 60,
+        urgency=_urgency(raw.get("urgency"), f"{s}.urgency"),
+        processing=_by_category(raw.get("processing"), f"{s}.processing", categories,
+                                lambda v, k: parse_distribution(v, k)),
+        resolve_prob=_by_category(raw.get("resolve_prob"), f"{s}.resolve_prob", categories,
+                                  lambda v, k: number(v, k, lo=0, hi=1)),
+    )
+
+
+def _urgency(raw, key: str) -> tuple[UrgencyClass, ...]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(key, raw, "a mapping {class: {share, deadline_h, processing_scale}}")
+    classes = []
+    for name, spec in raw.items():
+        k = f"{key}.{name}"
+        if not isinstance(spec, dict):
+            raise ConfigError(k, spec, "a mapping {share, deadline_h, processing_scale}")
+        check_keys(spec, URGENCY_KEYS, k)
+        classes.append(UrgencyClass(
+            name=str(name),
+            share=number(spec.get("share"), f"{k}.share", lo=0, hi=1),
+            deadline_min=number(spec.get("deadline_h"), f"{k}.deadline_h", lo=0, lo_open=True) * 60,
+            processing_scale=number(spec.get("processing_scale"), f"{k}.processing_scale", lo=0, lo_open=True),
+            queued=_boolean(spec.get("queued", True), f"{k}.queued"),
+        ))
+    total = sum(c.share for c in classes)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ConfigError(f"{key} shares", round(total, 6), "shares that sum to 1")
+    return tuple(classes)
+
+
+def _boolean(value, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "true or false")
+    return value
+
+
+def _by_category(raw, key: str, categories: tuple[str, ...], parse) -> dict:
+    if not isinstance(raw, dict) or DEFAULT not in raw:
+        raise ConfigError(key, raw, "a mapping {default: ..., <category>: ...}")
+    out = {}
+    for name, value in raw.items():
+        if name != DEFAULT and name not in categories:
+            raise ConfigError(f"{key}.{name}", value, "default or a category of arrivals.category_mix: "
+                              + ", ".join(categories))
+        out[name] = parse(value, f"{key}.{name}")
+    return out
+
+
+def _departments(raw: dict) -> DepartmentsConfig:
+    s = "departments"
+    check_keys(raw, {"servers", "processing", "resolve_prob"}, s)
+    return DepartmentsConfig(
+        servers=integer(raw.get("servers"), f"{s}.servers", lo=1),
+        processing=parse_distribution(raw.get("processing"), f"{s}.processing"),
+        resolve_prob=_prob(raw, "resolve_prob", s),
+    )
+
+
+def _survey(raw: dict) -> SurveyConfig:
+    s = "survey"
+    check_keys(raw, {"share", "delay", "batch_interval_min", "callbacks_per_job", "work_time", "unreachable_prob", "contact_prob_on_time",
+                     "contact_prob_late", "satisfaction", "basic_satisfied_weight"}, s)
+    sat = raw.get("satisfaction")
+    fields = ("intercept", "resolved", "on_time", "returned", "contacted", "basic_band")
+    if not isinstance(sat, dict):
+        raise ConfigError(f"{s}.satisfaction", sat, "a mapping {" + ", ".join(fields) + "}")
+    check_keys(sat, set(fields), f"{s}.satisfaction")
+    model = SatisfactionModel(**{f: number(sat.get(f), f"{s}.satisfaction.{f}") for f in fields})
+    if model.basic_band < 0:
+        raise ConfigError(f"{s}.satisfaction.basic_band", model.basic_band, "a number >= 0")
+    return SurveyConfig(
+        share=_prob(raw, "share", s),
+        delay=parse_distribution(raw.get("delay"), f"{s}.delay"),
+        batch_interval_min=number(raw.get("batch_interval_min"), f"{s}.batch_interval_min", lo=0, lo_open=True),
+        callbacks_per_job=integer(raw.get("callbacks_per_job"), f"{s}.callbacks_per_job", lo=1),
+        work_time=parse_distribution(raw.get("work_time"), f"{s}.work_time"),
+        unreachable_prob=_prob(raw, "unreachable_prob", s),
+        contact_prob_on_time=_prob(raw, "contact_prob_on_time", s),
+        contact_prob_late=_prob(raw, "contact_prob_late", s),
+        satisfaction=model,
+        basic_satisfied_weight=_prob(raw, "basic_satisfied_weight", s),
+    )
+
+
+def _repeat(raw: dict) -> RepeatConfig:
+    check_keys(raw, {"prob", "delay"}, "repeat")
+    return RepeatConfig(prob=_prob(raw, "prob", "repeat"),
+                        delay=parse_distribution(raw.get("delay"), "repeat.delay"))

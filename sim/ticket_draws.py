@@ -1,0 +1,128 @@
+"""The random numbers of tickets, drawn per problem so that policies line up.
+
+Common random numbers across policies: a ticket's intrinsic randomness (where it
+belongs, how urgent, how long the street needs, whether it gets resolved, what the
+citizen will answer in the survey, whether they call again) is drawn *per fresh call*
+before the run, from its own streams. Two runs with the same seed and arrivals give
+the same problem the same numbers, whatever dispatch policy or staffing moved its
+timing. Tickets of repeat calls, and the extra steps after a return, draw from block
+streams in the order they occur.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.city import City
+from sim.config import SimConfig
+from sim.streams import Streams
+
+#: How many rows / values are drawn at a time for tickets created during the run.
+_BLOCK = 1024
+DEPARTMENT = -1  # ``dest`` of a ticket for the city departments / utilities
+
+
+class TicketDraws:
+    """One row of draws per problem: rows 0..n-1 for the fresh demand calls (in caller
+    order), more appended for repeat calls. Columns are numpy arrays; ``row_for`` maps a
+    call's root caller id to its row."""
+
+    def __init__(self, cfg: SimConfig, city: City, streams: Streams, is_demand: np.ndarray,
+                 category: np.ndarray):
+        self.cfg, self.city, self.t = cfg, city, cfg.tickets
+        n_fresh = len(is_demand)
+        self._fresh_row = np.cumsum(is_demand, dtype=np.int64) - 1  # row of fresh caller i (if demand)
+        self._n_fresh = n_fresh
+        self._extra_row: dict[int, int] = {}
+        self._extra_rng = streams["repeat_tickets"]
+        self._extra_buffer: dict[int, tuple[dict[str, np.ndarray], int]] = {}
+        self.cols = self._draw(streams["tickets"], category[is_demand])
+        self.size = len(self.cols["dest"])
+        self.views_stale = False  # set when the columns grew: memoryviews must be renewed
+
+    def views(self) -> dict[str, memoryview]:
+        """Fast element access for the hot path (plain Python numbers)."""
+        self.views_stale = False
+        return {name: memoryview(col) for name, col in self.cols.items()}
+
+    def row_for(self, root: int, category: int) -> int:
+        """Row of the problem first raised by caller ``root`` (drawn now if new)."""
+        if root < self._n_fresh:
+            return int(self._fresh_row[root])
+        row = self._extra_row.get(root)
+        if row is None:
+            row = self._append(category)
+            self._extra_row[root] = row
+        return row
+
+    def _append(self, category: int) -> int:
+        """Add a row for a new problem of ``category``, taken from a block of rows drawn
+        ahead for that category; the columns grow geometrically (amortised O(1))."""
+        block, pos = self._extra_buffer.get(category, (None, _BLOCK))
+        if pos == _BLOCK:
+            block, pos = self._draw(self._extra_rng, np.full(_BLOCK, category, dtype=np.int16)), 0
+        self._extra_buffer[category] = (block, pos + 1)
+        row = self.size
+        if row == len(self.cols["dest"]):
+            self.cols = {k: np.concatenate([v, np.empty(max(len(v) // 2, _BLOCK), v.dtype)])
+                         for k, v in self.cols.items()}
+            self.views_stale = True
+        for name, values in block.items():
+            self.cols[name][row] = values[pos]
+        self.size += 1
+        return row
+
+    def _draw(self, rng: np.random.Generator, category: np.ndarray) -> dict[str, np.ndarray]:
+        """All intrinsic draws of ``len(category)`` problems, vectorised."""
+        t, city, n = self.t, self.city, len(category)
+        names = self.cfg.arrivals.categories
+        to_street = rng.random(n) < t.dispatch.street_share
+        dest = np.where(to_street, rng.choice(city.n_streets, size=n, p=city.street_weight), DEPARTMENT)
+        shares = np.array([u.share for u in t.streets.urgency])
+        urgency = rng.choice(len(shares), size=n, p=shares / shares.sum()).astype(np.int8)
+        scale = np.array([u.processing_scale for u in t.streets.urgency])[urgency]
+        processing = np.empty(n)
+        for k, name in enumerate(names):
+            sel = np.flatnonzero((category == k) & to_street)
+            processing[sel] = t.streets.processing_for(name).sample(rng, len(sel))
+        dept = np.flatnonzero(~to_street)
+        processing[dept] = t.departments.processing.sample(rng, len(dept))
+        processing *= scale
+        resolve_p = np.array([t.streets.resolve_prob_for(name) for name in names])[category]
+        resolve_p = np.where(to_street, resolve_p, t.departments.resolve_prob)
+        return {
+            "dest": dest.astype(np.int16),
+            "urgency": urgency,
+            "processing_min": processing,
+            "resolved": rng.random(n) < resolve_p,
+            "sign_min": t.streets.sign_time.sample(rng, n),
+            "centre_work_min": t.dispatch.centre_work_time.sample(rng, n),
+            "centre_u": rng.random(n),
+            "district_work_min": t.dispatch.district_work_time.sample(rng, n),
+            "district_u": rng.random(n),
+            "surveyed": rng.random(n) < t.survey.share,
+            "survey_delay_min": t.survey.delay.sample(rng, n),
+            "survey_work_min": t.survey.work_time.sample(rng, n),
+            "reached": rng.random(n) >= t.survey.unreachable_prob,
+            "contact_u": rng.random(n),
+            "satisfaction_noise": rng.logistic(size=n),
+            "repeat": rng.random(n) < t.repeat.prob,
+            "repeat_delay_min": t.repeat.delay.sample(rng, n),
+        }
+
+
+class BlockSampler:
+    """Values of one distribution (or uniforms) drawn ``_BLOCK`` at a time, handed out
+    one by one: for the steps whose count is not known before the run (re-dispatch
+    after a return, reviews of misrouted tickets)."""
+
+    def __init__(self, rng: np.random.Generator, draw):
+        self._rng, self._draw = rng, draw
+        self._values: list[float] = []
+        self._pos = 0
+
+    def next(self) -> float:
+        if self._pos == len(self._values):
+            self._values = self._draw(self._rng, _BLOCK).tolist()
+            self._pos = 0
+        self._pos += 1
+        return self._values[self._pos - 1]

@@ -1,0 +1,370 @@
+"""Tickets after the call: dispatch, streets, departments, callback survey, repeat calls.
+
+The path of a ticket:
+
+1. **Centre dispatch**: the centre's dispatch work, done by the call agents between
+   calls (below inbound calls) or by a dispatch desk, sends the ticket on.
+2. ``direct``: straight to a street. ``two_level``: to the district's desk (its own
+   staff and hours), which sends it on to a street. Tickets for city departments and
+   utilities go to one aggregate unit with its own capacity.
+3. **Misrouting and returns (退单)**: with a probability per level the ticket goes to a
+   wrong unit, which returns it after a review delay to whoever sent it (the centre;
+   in ``two_level`` the district desk for a wrong street); it is dispatched again.
+4. **Street**: signs for the ticket (签收) after a sign time (office-hours streets when
+   next open), then a caseworker slot works it, first come first served; urgent
+   classes may skip the queue (the duty team). Closed with double feedback,
+   resolved or not.
+5. **Callback survey (回访)**: after a delay the callback is listed for the agents
+   (every ``batch_interval_min``), who make it between calls: reached or not, then
+   contacted / resolved / satisfied from an ordered-logit model.
+6. **Repeat call**: a citizen whose problem closed unresolved may call again.
+
+Few events by design (see docs/architecture.md): the work stations are FCFS and
+computed at arrival (:class:`~sim.station.FcfsStation`), so only the steps that
+interact with the call centre, or hand a ticket to a station at a later time, are
+SimPy events: the agents' dispatch and survey work, the street's signing, a review
+before return, a repeat call. Times computed ahead (closure, say) are only revealed in
+the records if they fall inside the run.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+import simpy
+
+from sim.city import City
+from sim.clock import OfficeHours
+from sim.config import SimConfig
+from sim.records import WORK_KINDS, TicketRecords
+from sim.station import FcfsStation
+from sim.streams import Streams
+from sim.ticket_draws import DEPARTMENT, BlockSampler, TicketDraws
+from sim.timers import Timers
+
+NAN = math.nan
+#: Satisfaction answers: ``TicketRecords.satisfaction`` codes (-1: no answer).
+DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
+
+
+class _TicketTable:
+    """Per-ticket numpy columns, preallocated and grown geometrically; the hot path
+    writes through memoryviews (see :meth:`views`)."""
+
+    FLOAT = ("created_min", "deadline_min", "dispatched_min", "delivered_min", "signed_min", "closed_min",
+             "surveyed_min")
+    INT = {"caller": np.int64, "row": np.int64, "category": np.int16, "urgency": np.int8, "street": np.int16,
+           "district": np.int16, "returns": np.int8, "resolved": np.int8, "reached": np.int8,
+           "contacted": np.int8, "satisfaction": np.int8}
+
+    def __init__(self, capacity: int):
+        self.size = 0
+        self.cols = {name: np.full(capacity, np.nan) for name in self.FLOAT}
+        self.cols.update({name: np.full(capacity, -1, dtype=dt) for name, dt in self.INT.items()})
+        self.cols["returns"][:] = 0
+
+    def new(self) -> bool:
+        """Claim the next row; True if the columns had to grow (views are stale)."""
+        grew = self.size == len(self.cols["created_min"])
+        if grew:
+            extra = max(len(self.cols["created_min"]) // 2, 1024)
+            for name, col in self.cols.items():
+                fill = np.nan if name in self.FLOAT else (0 if name == "returns" else -1)
+                self.cols[name] = np.concatenate([col, np.full(extra, fill, dtype=col.dtype)])
+        self.size += 1
+        return grew
+
+    def views(self) -> dict[str, memoryview]:
+        return {name: memoryview(col) for name, col in self.cols.items()}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: col[: self.size] for name, col in self.cols.items()}
+
+
+class TicketSystem:
+    """The ticket sink of the call centre (``submit``), and everything downstream."""
+
+    def __init__(self, env: simpy.Environment, cfg: SimConfig, city: City, streams: Streams):
+        self.env, self.cfg, self.city = env, cfg, city
+        t = cfg.tickets
+        self.t = t
+        self.two_level = t.dispatch.policy == "two_level"
+        self.table: _TicketTable | None = None
+        self.draws: TicketDraws | None = None
+        self.centre = None
+        self._streams = streams
+        oh = t.city.office_hours
+        self.office = OfficeHours(cfg.start, cfg.horizon_min, oh.start_h, oh.end_h, oh.weekdays)
+        rng = streams["redispatch"]
+        self._centre_work = BlockSampler(rng, t.dispatch.centre_work_time.sample)
+        self._district_work = BlockSampler(rng, t.dispatch.district_work_time.sample)
+        self._review = BlockSampler(rng, t.dispatch.review_time.sample)
+        self._uniform = BlockSampler(rng, lambda g, n: g.random(n))
+        self._deadline_min = [u.deadline_min for u in t.streets.urgency]
+        self._queued = [u.queued for u in t.streets.urgency]
+
+        self.caseworkers = street_caseworkers(cfg, city)
+        self.streets = [FcfsStation(int(c)) for c in self.caseworkers]
+        self.departments = FcfsStation(t.departments.servers)
+        desk_hours = None if t.dispatch.district_desk_hours == "24h" else self.office
+        self.district_desks = ([FcfsStation(t.dispatch.district_desk_staff, desk_hours)
+                                for _ in range(city.n_districts)] if self.two_level else [])
+        self.centre_desk = (FcfsStation(t.dispatch.centre_desk_staff)
+                            if t.dispatch.centre_worker == "desk" else None)
+        self._surveys_due: list[tuple[float, int]] = []  # heap of (due time, ticket)
+        self._survey_jobs: list[list[int] | None] = []  # tickets of each callback job
+        self._signing = Timers(env, self._on_signed)
+        self._repeat_calls = Timers(env, self._on_repeat_call)
+        self._returns_to_centre = Timers(env, self._on_return_to_centre)
+        self._returns_to_district = Timers(env, self._on_return_to_district)
+        self.n_reviewing = 0  # at a wrong unit, being reviewed before return
+        self.n_in_transit = 0  # dispatched by a desk, not yet signed for by the street
+
+    def attach(self, centre) -> None:
+        """Connect the call centre (after it drew its callers): its agents do the
+        dispatch and survey work, and repeat calls arrive there."""
+        self.centre = centre
+        c, n = centre.callers, centre._n_fresh
+        self.draws = TicketDraws(self.cfg, self.city, self._streams, c.is_demand[:n], c.category[:n])
+        self.table = _TicketTable(capacity=int(self.draws.size * 1.2) + 1024)
+        self._bind_views()
+        self._dv = self.draws.views()
+        self.env.process(self._survey_lists())
+
+    def _bind_views(self) -> None:
+        v = self.table.views()
+        self._v = v
+        self._created, self._deadline, self._dispatched = v["created_min"], v["deadline_min"], v["dispatched_min"]
+        self._delivered, self._signed, self._closed = v["delivered_min"], v["signed_min"], v["closed_min"]
+        self._row, self._street, self._district = v["row"], v["street"], v["district"]
+        self._urgency, self._returns, self._resolved = v["urgency"], v["returns"], v["resolved"]
+
+    # ------------------------------------------------------------ the path
+    def submit(self, caller: int, time_min: float, category: int) -> None:
+        """A demand call ended: create its ticket and start the centre's dispatch work."""
+        row = self.draws.row_for(int(self.centre.callers.root[caller]), category)
+        if self.draws.views_stale:
+            self._dv = self.draws.views()
+        d = self._dv
+        if self.table.new():
+            self._bind_views()
+        tid = self.table.size - 1
+        dest = d["dest"][row]
+        urgency = d["urgency"][row]
+        v = self._v
+        v["caller"][tid] = caller
+        v["category"][tid] = category
+        self._row[tid] = row
+        self._urgency[tid] = urgency
+        self._street[tid] = dest
+        self._district[tid] = self.city.street_district[dest] if dest != DEPARTMENT else -1
+        self._created[tid] = time_min
+        self._deadline[tid] = time_min + self._deadline_min[urgency]
+        self._centre_dispatch(tid, d["centre_work_min"][row], time_min)
+
+    def _centre_dispatch(self, tid: int, work_min: float, now: float) -> None:
+        if self.centre_desk is None:
+            self.centre.submit_work(work_min, self._on_centre_done, tid, WORK_KINDS["dispatch"])
+        else:
+            _, end = self.centre_desk.assign(tid, now, work_min)
+            self._at(end, tid, self._on_centre_desk_done)
+
+    def _on_centre_desk_done(self, event) -> None:
+        self._on_centre_done(event._value, self.env.now)
+
+    def _on_centre_done(self, tid: int, now: float) -> None:
+        first = math.isnan(self._dispatched[tid])
+        if first:
+            self._dispatched[tid] = now
+        row = self._row[tid]
+        dest = self._street[tid]
+        d = self._dv
+        if dest == DEPARTMENT:
+            self._deliver_department(tid, now)
+            return
+        u = d["centre_u"][row] if first else self._uniform.next()
+        if u < self.t.dispatch.centre_misroute_prob:
+            # Wrong street (direct) or wrong district (two-level): reviewed, then returned.
+            self._misrouted(tid, now, self._returns_to_centre)
+        elif self.two_level:
+            work = d["district_work_min"][row] if first else self._district_work.next()
+            self._district_desk(tid, now, work, first)
+        else:
+            self._deliver_street(tid, now)
+
+    def _district_desk(self, tid: int, now: float, work_min: float, first_draw: bool) -> None:
+        _, end = self.district_desks[self._district[tid]].assign(tid, now, work_min)
+        u = self._dv["district_u"][self._row[tid]] if first_draw else self._uniform.next()
+        if u < self.t.dispatch.district_misroute_prob:
+            self._misrouted(tid, end, self._returns_to_district)
+        else:
+            self._deliver_street(tid, end)
+
+    def _misrouted(self, tid: int, at: float, back: Timers) -> None:
+        """Sent to a wrong unit at ``at``; it reviews the ticket and returns it."""
+        self.n_reviewing += 1
+        back.add(at + self._review.next(), tid)
+
+    def _on_return_to_centre(self, tid: int) -> None:
+        self.n_reviewing -= 1
+        self._returns[tid] += 1
+        self._centre_dispatch(tid, self._centre_work.next(), self.env.now)
+
+    def _on_return_to_district(self, tid: int) -> None:
+        self.n_reviewing -= 1
+        self._returns[tid] += 1
+        self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
+
+    def _deliver_street(self, tid: int, at: float) -> None:
+        """The ticket reaches its street at ``at``; it is signed for when the street
+        is on duty plus the sign time."""
+        self._delivered[tid] = at
+        street = self._street[tid]
+        opens = at if self.city.street_24h[street] else self.office.next_open(at)
+        self.n_in_transit += 1
+        self._signing.add(opens + self._dv["sign_min"][self._row[tid]], tid)
+
+    def _on_signed(self, tid: int) -> None:
+        now = self.env.now
+        self.n_in_transit -= 1
+        self._signed[tid] = now
+        processing = self._dv["processing_min"][self._row[tid]]
+        if self._queued[self._urgency[tid]]:
+            _, end = self.streets[self._street[tid]].assign(tid, now, processing)
+        else:
+            end = now + processing
+        self._close(tid, end)
+
+    def _deliver_department(self, tid: int, now: float) -> None:
+        self._delivered[tid] = now
+        self._signed[tid] = now
+        _, end = self.departments.assign(tid, now, self._dv["processing_min"][self._row[tid]])
+        self._close(tid, end)
+
+    def _close(self, tid: int, at: float) -> None:
+        """The ticket will be closed at ``at`` with feedback to citizen and centre;
+        its callback and any repeat call are planned from then."""
+        self._closed[tid] = at
+        d = self._dv
+        row = self._row[tid]
+        resolved = d["resolved"][row]
+        self._resolved[tid] = resolved
+        if d["surveyed"][row]:
+            heapq.heappush(self._surveys_due, (at + d["survey_delay_min"][row], tid))
+        if not resolved and d["repeat"][row]:
+            self._repeat_calls.add(at + d["repeat_delay_min"][row], tid)
+
+    def _survey_lists(self):
+        """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
+        per job (``callbacks_per_job``): an agent works through a short list before
+        looking at the queue again."""
+        due, interval = self._surveys_due, self.t.survey.batch_interval_min
+        per_job, kind = self.t.survey.callbacks_per_job, WORK_KINDS["survey"]
+        while True:
+            yield self.env.timeout(interval)
+            now = self.env.now
+            work_min = self._dv["survey_work_min"]
+            while due and due[0][0] <= now:
+                batch = []
+                while due and due[0][0] <= now and len(batch) < per_job:
+                    batch.append(heapq.heappop(due)[1])
+                job = len(self._survey_jobs)
+                self._survey_jobs.append(batch)
+                self.centre.submit_work(sum(work_min[self._row[tid]] for tid in batch),
+                                        self._on_survey_job_done, job, kind)
+
+    def _on_survey_job_done(self, job: int, now: float) -> None:
+        """The list's callbacks were made one after another, ending ``now``."""
+        batch = self._survey_jobs[job]
+        self._survey_jobs[job] = None
+        work_min = self._dv["survey_work_min"]
+        done_at = now
+        for tid in reversed(batch):
+            self._survey_outcome(tid, done_at)
+            done_at -= work_min[self._row[tid]]
+
+    def _survey_outcome(self, tid: int, at: float) -> None:
+        v, d, s = self._v, self._dv, self.t.survey
+        row = self._row[tid]
+        v["surveyed_min"][tid] = at
+        reached = d["reached"][row]
+        v["reached"][tid] = reached
+        if not reached:
+            return
+        on_time_sign = self._signed[tid] - self._delivered[tid] <= self.t.streets.response_threshold_min
+        contacted = d["contact_u"][row] < (s.contact_prob_on_time if on_time_sign else s.contact_prob_late)
+        v["contacted"][tid] = contacted
+        m = s.satisfaction
+        latent = (m.intercept + m.resolved * self._resolved[tid] + m.contacted * contacted
+                  + m.on_time * (self._closed[tid] <= self._deadline[tid])
+                  + m.returned * (self._returns[tid] > 0) + d["satisfaction_noise"][row])
+        v["satisfaction"][tid] = SATISFIED if latent > 0 else BASIC if latent > -m.basic_band else DISSATISFIED
+
+    def _on_repeat_call(self, tid: int) -> None:
+        # A new call about the same problem: its own root, so its ticket (if the call
+        # gets through) draws afresh -- the problem is worked again from the start.
+        self.centre.inject_call(int(self._v["category"][tid]))
+
+    def _at(self, when: float, tid: int, callback) -> None:
+        ev = self.env.timeout(when - self.env.now, tid)
+        ev.callbacks.append(callback)
+
+    # ------------------------------------------------------------ results
+    def records(self) -> TicketRecords:
+        """Ticket records as seen at the end of the run: steps planned for later
+        (closure, a desk's work, a street job's end) are censored to NaN / unknown."""
+        now = self.env.now
+        c = {k: v.copy() for k, v in self.table.arrays().items()}
+        for name in ("delivered_min", "signed_min", "closed_min"):
+            c[name][c[name] > now] = np.nan
+        c["resolved"][np.isnan(c["closed_min"])] = -1
+        return TicketRecords(
+            caller=c["caller"], created_min=c["created_min"], category=c["category"], urgency=c["urgency"],
+            street=c["street"], district=c["district"], deadline_min=c["deadline_min"],
+            dispatched_min=c["dispatched_min"], delivered_min=c["delivered_min"], signed_min=c["signed_min"],
+            closed_min=c["closed_min"], returns=c["returns"], resolved=c["resolved"],
+            surveyed_min=c["surveyed_min"], reached=c["reached"], contacted=c["contacted"],
+            satisfaction=c["satisfaction"],
+            stations={"street": _visits(self.streets, now), "district_desk": _visits(self.district_desks, now),
+                      "department": _visits([self.departments], now),
+                      "centre_desk": _visits([self.centre_desk] if self.centre_desk else [], now)},
+            caseworkers=np.asarray(self.caseworkers),
+            engine_counts={"reviewing": self.n_reviewing, "in_transit": self.n_in_transit,
+                           "surveys_listed_later": len(self._surveys_due)},
+        )
+
+
+def _visits(stations: list[FcfsStation], now: float) -> dict[str, np.ndarray]:
+    """Visit records of stations as flat arrays with a ``unit`` index; start and end
+    after the end of the run are censored to NaN."""
+    parts = [(k, s) for k, s in enumerate(stations)]
+    out = {"unit": np.concatenate([np.full(len(s.arrive_min), k, np.int16) for k, s in parts] or [np.zeros(0, np.int16)]),
+           "job": np.concatenate([np.frombuffer(s.visit_job, np.int64) for _, s in parts] or [np.zeros(0, np.int64)])}
+    for name in ("arrive_min", "start_min", "end_min"):
+        col = np.concatenate([np.frombuffer(getattr(s, name), np.float64) for _, s in parts] or [np.zeros(0)])
+        col = col.copy()
+        col[col > now] = np.nan
+        out[name] = col
+    return out
+
+
+def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
+    """Caseworker slots per street, sized to each street's expected workload.
+
+    Expected street tickets/day = daily calls x ticket share x street share x the
+    street's demand weight; workload = that x mean processing time of the queued
+    urgency classes (over categories). Slots = workload / target utilisation, spread
+    between streets by ``demand_elasticity`` (1: in proportion to workload; 0: the same
+    for every street), times the street's ``capacity_factor`` and ``capacity.scale``,
+    at least ``min_caseworkers``.
+    """
+    t, a = cfg.tickets, cfg.arrivals
+    mean_processing_min = sum(s * t.streets.processing_for(n).mean for n, s in zip(a.categories, a.category_shares))
+    mean_processing_min *= sum(u.share * u.processing_scale for u in t.streets.urgency if u.queued)
+    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share
+    workload = per_day * city.street_weight * mean_processing_min / 1440.0  # busy slots on average
+    e = t.streets.demand_elasticity
+    spread = workload ** e * workload.mean() ** (1 - e)
+    slots = spread / t.streets.target_utilisation * city.capacity_factor * t.streets.capacity_scale
+    return np.maximum(np.ceil(slots), t.streets.min_caseworkers).astype(int)
