@@ -347,7 +347,8 @@ class CallCentre:
         now = self.env.now
         expired_in_queue = sum(1 for j in self.queue if self._deadline[j] < now)
         counts = {"offered": self.n_offered, "answered": self.n_answered, "redials": self.n_redials,
-                  "repeats": self.n_repeats, "tickets": self.n_tickets, "work_waiting_at_end": sum(len(q) for q in self._work_queues), "abandoned": self.n_abandoned_seen + expired_in_queue,
+                  "repeats": self.n_repeats, "tickets": self.n_tickets, "work_waiting_at_end": sum(len(q) for q in self._work_queues),
+                  **{f"work_waiting_{kind}": len(self._work_queues[k]) for kind, k in WORK_KINDS.items()}, "abandoned": self.n_abandoned_seen + expired_in_queue,
                   "waiting_at_end": len(self.queue) - expired_in_queue}
         return CallRecords(
             arrival_min=c.arrival_min[:n], category=c.category[:n], is_demand=c.is_demand[:n],
