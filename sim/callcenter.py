@@ -28,6 +28,8 @@ from sim.arrivals import FreshArrivals
 from sim.clock import minutes_to_calendar
 from sim.config import SimConfig
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
+
+AFTER_CALL_KIND = WORK_KINDS["dispatch"]
 from sim.streams import Streams
 from sim.tickets import TicketSink
 
@@ -91,6 +93,9 @@ class CallCentre:
         self.env = env
         self.cfg = cfg
         self.tickets = tickets
+        #: Work the agent does right after a demand call (ticket dispatch), per caller;
+        #: None when the ticket sink wants none.
+        self._after_call = getattr(tickets, "after_call_min", None)
         self._streams = streams
         n = len(fresh.time_min)
         self._redials_on = cfg.arrivals.redial_prob > 0 and not cfg.call_center.patience.is_infinite
@@ -155,6 +160,7 @@ class CallCentre:
         v = self.callers.views()
         self._arrival, self._deadline, self._handle = v["arrival_min"], v["deadline_min"], v["handle_min"]
         self._answer, self._demand, self._category = v["answer_min"], v["is_demand"], v["category"]
+        self._root = v["root"]
         self._will_redial = v.get("will_redial")
         self._redial_delay = v.get("redial_delay_min")
 
@@ -223,7 +229,10 @@ class CallCentre:
         self.busy += 1
         self.n_answered += 1
         self._answer[i] = now
-        ev = self.env.timeout(self._handle[i], i)
+        duration = self._handle[i]
+        if self._after_call is not None and self._demand[i]:
+            duration += self._after_call(i, self._root[i], self._category[i])
+        ev = self.env.timeout(duration, i)
         ev.callbacks.append(self._on_service_end)
 
     def _on_service_end(self, event) -> None:
@@ -231,7 +240,15 @@ class CallCentre:
         now = self.env.now
         if self._demand[i]:
             self.n_tickets += 1
-            self.tickets.submit(i, now, self._category[i])
+            if self._after_call is None:
+                self.tickets.submit(i, now, self._category[i], self._root[i])
+            else:
+                # The agent did the ticket's dispatch work right after the call.
+                work = self._after_call(i, self._root[i], self._category[i])
+                self._work_start.append(now - work)
+                self._work_min.append(work)
+                self._work_kind.append(AFTER_CALL_KIND)
+                self.tickets.submit(i, now - work, self._category[i], self._root[i])
         self._agent_free(now)
 
     def _agent_free(self, now: float) -> None:

@@ -12,7 +12,9 @@ SimPy's event heap. A station with office hours starts work only while open (a j
 started before closing is finished).
 
 Callers must hand jobs over at their arrival time (``now`` never decreases); the
-station checks this, since FCFS exactness depends on it.
+station checks this, since FCFS exactness depends on it. A job may also carry a
+``ready`` time before which it cannot start (a street ticket waits to be signed for):
+servers are then assigned in order of arrival and start the job once it is ready.
 """
 from __future__ import annotations
 
@@ -37,13 +39,17 @@ class FcfsStation:
         self.start_min = array("d")
         self.end_min = array("d")
 
-    def assign(self, job: int, now: float, service_min: float) -> tuple[float, float]:
-        """Job ``job`` arrives at ``now`` needing ``service_min``: its (start, end)."""
+    def assign(self, job: int, now: float, service_min: float, ready: float | None = None) -> tuple[float, float]:
+        """Job ``job`` arrives at ``now`` needing ``service_min``: its (start, end).
+
+        ``ready``: the job cannot start before then (a ticket not yet signed for). Servers
+        are still assigned in order of arrival, so a server may wait for its job; with
+        ``ready`` None (or <= now) this is plain FCFS."""
         if now < self._last_arrival:
             raise ValueError(f"FCFS station: job {job} arrives at {now} before an earlier arrival "
                              f"({self._last_arrival}); jobs must be handed over in time order")
         self._last_arrival = now
-        start = max(now, self._free[0])
+        start = max(now if ready is None else max(now, ready), self._free[0])
         if self.hours is not None:
             start = self.hours.next_open(start)
         end = start + service_min

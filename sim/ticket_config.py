@@ -16,7 +16,7 @@ from sim.errors import ConfigError
 from sim.validate import check_keys, integer, listing, number
 
 POLICIES = ("direct", "two_level")
-CENTRE_WORKERS = ("agents", "desk")
+CENTRE_WORKERS = ("after_call", "agents", "desk")
 HOURS = ("office", "24h")
 URGENCY_KEYS = {"share", "deadline_h", "processing_scale", "queued"}
 DEFAULT = "default"

@@ -112,14 +112,21 @@ class TicketSystem:
                                 for _ in range(city.n_districts)] if self.two_level else [])
         self.centre_desk = (FcfsStation(t.dispatch.centre_desk_staff)
                             if t.dispatch.centre_worker == "desk" else None)
+        self._dispatch_after_call = t.dispatch.centre_worker == "after_call"
+        if self._dispatch_after_call:
+            # Read by the call centre: the agent dispatches the ticket right after the call.
+            self.after_call_min = self._after_call_min
+        self._row_of_caller: dict[int, int] = {}
+        self._street_district = city.street_district.tolist()
+        self._street_24h = city.street_24h.tolist()
+        self._centre_misroute = t.dispatch.centre_misroute_prob
         self._surveys_due: list[tuple[float, int]] = []  # heap of (due time, ticket)
         self._survey_jobs: list[list[int] | None] = []  # tickets of each callback job
-        self._signing = Timers(env, self._on_signed)
+        self._deliveries = Timers(env, self._on_delivered)
         self._repeat_calls = Timers(env, self._on_repeat_call)
         self._returns_to_centre = Timers(env, self._on_return_to_centre)
         self._returns_to_district = Timers(env, self._on_return_to_district)
         self.n_reviewing = 0  # at a wrong unit, being reviewed before return
-        self.n_in_transit = 0  # dispatched by a desk, not yet signed for by the street
 
     def attach(self, centre) -> None:
         """Connect the call centre (after it drew its callers): its agents do the
@@ -141,11 +148,23 @@ class TicketSystem:
         self._urgency, self._returns, self._resolved = v["urgency"], v["returns"], v["resolved"]
 
     # ------------------------------------------------------------ the path
-    def submit(self, caller: int, time_min: float, category: int) -> None:
-        """A demand call ended: create its ticket and start the centre's dispatch work."""
-        row = self.draws.row_for(int(self.centre.callers.root[caller]), category)
+    def _after_call_min(self, caller: int, root: int, category: int) -> float:
+        """The dispatch work of the ticket caller ``caller`` will raise (after_call);
+        remembers the problem's row for :meth:`submit`."""
+        row = self.draws.row_for(root, category)
+        self._row_of_caller[caller] = row
         if self.draws.views_stale:
             self._dv = self.draws.views()
+        return self._dv["centre_work_min"][row]
+
+    def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
+        """A demand call ended at ``time_min``: create its ticket and have it dispatched
+        (already done, by the same agent, when the centre works ``after_call``)."""
+        row = self._row_of_caller.pop(caller, None)
+        if row is None:
+            row = self.draws.row_for(root, category)
+            if self.draws.views_stale:
+                self._dv = self.draws.views()
         d = self._dv
         if self.table.new():
             self._bind_views()
@@ -158,12 +177,17 @@ class TicketSystem:
         self._row[tid] = row
         self._urgency[tid] = urgency
         self._street[tid] = dest
-        self._district[tid] = self.city.street_district[dest] if dest != DEPARTMENT else -1
+        self._district[tid] = self._street_district[dest] if dest != DEPARTMENT else -1
         self._created[tid] = time_min
         self._deadline[tid] = time_min + self._deadline_min[urgency]
-        self._centre_dispatch(tid, d["centre_work_min"][row], time_min)
+        if self._dispatch_after_call:
+            self._on_centre_done(tid, self.env.now)
+        else:
+            self._centre_dispatch(tid, d["centre_work_min"][row], time_min)
 
     def _centre_dispatch(self, tid: int, work_min: float, now: float) -> None:
+        """Queue the centre's dispatch work: for the agents (between calls; also a
+        re-dispatch after a return when they dispatch after the call) or the desk."""
         if self.centre_desk is None:
             self.centre.submit_work(work_min, self._on_centre_done, tid, WORK_KINDS["dispatch"])
         else:
@@ -184,7 +208,7 @@ class TicketSystem:
             self._deliver_department(tid, now)
             return
         u = d["centre_u"][row] if first else self._uniform.next()
-        if u < self.t.dispatch.centre_misroute_prob:
+        if u < self._centre_misroute:
             # Wrong street (direct) or wrong district (two-level): reviewed, then returned.
             self._misrouted(tid, now, self._returns_to_centre)
         elif self.two_level:
@@ -199,7 +223,7 @@ class TicketSystem:
         if u < self.t.dispatch.district_misroute_prob:
             self._misrouted(tid, end, self._returns_to_district)
         else:
-            self._deliver_street(tid, end)
+            self._deliveries.add(end, tid)  # streets take tickets in time order
 
     def _misrouted(self, tid: int, at: float, back: Timers) -> None:
         """Sent to a wrong unit at ``at``; it reviews the ticket and returns it."""
@@ -216,24 +240,24 @@ class TicketSystem:
         self._returns[tid] += 1
         self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
 
-    def _deliver_street(self, tid: int, at: float) -> None:
-        """The ticket reaches its street at ``at``; it is signed for when the street
-        is on duty plus the sign time."""
-        self._delivered[tid] = at
-        street = self._street[tid]
-        opens = at if self.city.street_24h[street] else self.office.next_open(at)
-        self.n_in_transit += 1
-        self._signing.add(opens + self._dv["sign_min"][self._row[tid]], tid)
+    def _on_delivered(self, tid: int) -> None:
+        self._deliver_street(tid, self.env.now)
 
-    def _on_signed(self, tid: int) -> None:
-        now = self.env.now
-        self.n_in_transit -= 1
-        self._signed[tid] = now
-        processing = self._dv["processing_min"][self._row[tid]]
+    def _deliver_street(self, tid: int, now: float) -> None:
+        """The ticket reaches its street now. It is signed for (签收) when the street is
+        on duty plus the sign time; queued classes take the next caseworker slot in
+        order of arrival and are worked once signed, urgent ones at once."""
+        self._delivered[tid] = now
+        street = self._street[tid]
+        row = self._row[tid]
+        d = self._dv
+        opens = now if self._street_24h[street] else self.office.next_open(now)
+        signed = opens + d["sign_min"][row]
+        self._signed[tid] = signed
         if self._queued[self._urgency[tid]]:
-            _, end = self.streets[self._street[tid]].assign(tid, now, processing)
+            _, end = self.streets[street].assign(tid, now, d["processing_min"][row], ready=signed)
         else:
-            end = now + processing
+            end = signed + d["processing_min"][row]
         self._close(tid, end)
 
     def _deliver_department(self, tid: int, now: float) -> None:
@@ -275,31 +299,16 @@ class TicketSystem:
                                         self._on_survey_job_done, job, kind)
 
     def _on_survey_job_done(self, job: int, now: float) -> None:
-        """The list's callbacks were made one after another, ending ``now``."""
+        """The list's callbacks were made one after another, ending ``now``. What the
+        citizens answered is worked out after the run (:func:`survey_answers`): it
+        changes nothing during the run."""
         batch = self._survey_jobs[job]
         self._survey_jobs[job] = None
-        work_min = self._dv["survey_work_min"]
+        work_min, surveyed, row = self._dv["survey_work_min"], self._v["surveyed_min"], self._row
         done_at = now
         for tid in reversed(batch):
-            self._survey_outcome(tid, done_at)
-            done_at -= work_min[self._row[tid]]
-
-    def _survey_outcome(self, tid: int, at: float) -> None:
-        v, d, s = self._v, self._dv, self.t.survey
-        row = self._row[tid]
-        v["surveyed_min"][tid] = at
-        reached = d["reached"][row]
-        v["reached"][tid] = reached
-        if not reached:
-            return
-        on_time_sign = self._signed[tid] - self._delivered[tid] <= self.t.streets.response_threshold_min
-        contacted = d["contact_u"][row] < (s.contact_prob_on_time if on_time_sign else s.contact_prob_late)
-        v["contacted"][tid] = contacted
-        m = s.satisfaction
-        latent = (m.intercept + m.resolved * self._resolved[tid] + m.contacted * contacted
-                  + m.on_time * (self._closed[tid] <= self._deadline[tid])
-                  + m.returned * (self._returns[tid] > 0) + d["satisfaction_noise"][row])
-        v["satisfaction"][tid] = SATISFIED if latent > 0 else BASIC if latent > -m.basic_band else DISSATISFIED
+            surveyed[tid] = done_at
+            done_at -= work_min[row[tid]]
 
     def _on_repeat_call(self, tid: int) -> None:
         # A new call about the same problem: its own root, so its ticket (if the call
@@ -319,6 +328,7 @@ class TicketSystem:
         for name in ("delivered_min", "signed_min", "closed_min"):
             c[name][c[name] > now] = np.nan
         c["resolved"][np.isnan(c["closed_min"])] = -1
+        survey_answers(c, self.draws.cols, self.t)
         return TicketRecords(
             caller=c["caller"], created_min=c["created_min"], category=c["category"], urgency=c["urgency"],
             street=c["street"], district=c["district"], deadline_min=c["deadline_min"],
@@ -330,7 +340,7 @@ class TicketSystem:
                       "department": _visits([self.departments], now),
                       "centre_desk": _visits([self.centre_desk] if self.centre_desk else [], now)},
             caseworkers=np.asarray(self.caseworkers),
-            engine_counts={"reviewing": self.n_reviewing, "in_transit": self.n_in_transit,
+            engine_counts={"reviewing": self.n_reviewing, "to_deliver": len(self._deliveries),
                            "surveys_listed_later": len(self._surveys_due)},
         )
 
@@ -368,3 +378,24 @@ def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     spread = workload ** e * workload.mean() ** (1 - e)
     slots = spread / t.streets.target_utilisation * city.capacity_factor * t.streets.capacity_scale
     return np.maximum(np.ceil(slots), t.streets.min_caseworkers).astype(int)
+
+
+def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t) -> None:
+    """Fill ``reached``, ``contacted`` and ``satisfaction`` of the surveyed tickets in
+    the columns ``c`` (vectorised): reached with the drawn chance; contacted more often
+    if the street signed for the ticket in time; satisfaction from the ordered logit of
+    resolved, contacted, closed on time and returned."""
+    s, m = t.survey, t.survey.satisfaction
+    done = ~np.isnan(c["surveyed_min"])
+    row = c["row"][done]
+    reached = draws["reached"][row]
+    on_time_sign = (c["signed_min"][done] - c["delivered_min"][done]) <= t.streets.response_threshold_min
+    p_contact = np.where(on_time_sign, s.contact_prob_on_time, s.contact_prob_late)
+    contacted = draws["contact_u"][row] < p_contact
+    latent = (m.intercept + m.resolved * (c["resolved"][done] == 1) + m.contacted * contacted
+              + m.on_time * (c["closed_min"][done] <= c["deadline_min"][done])
+              + m.returned * (c["returns"][done] > 0) + draws["satisfaction_noise"][row])
+    answer = np.where(latent > 0, SATISFIED, np.where(latent > -m.basic_band, BASIC, DISSATISFIED))
+    c["reached"][done] = reached
+    c["contacted"][done] = np.where(reached, contacted, -1)
+    c["satisfaction"][done] = np.where(reached, answer, -1)

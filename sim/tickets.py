@@ -15,8 +15,11 @@ from sim.records import TicketRecords
 
 
 class TicketSink(Protocol):
-    def submit(self, caller: int, time_min: float, category: int) -> None:
-        """Take one new ticket created at ``time_min``."""
+    def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
+        """Take one new ticket created at ``time_min`` by call ``caller`` about the
+        problem first raised by call ``root``. A sink may also offer
+        ``after_call_min(caller, root, category)``: work the agent does right after
+        the demand call (the call centre then adds it to the call)."""
 
 
 class TicketLog:
@@ -28,7 +31,7 @@ class TicketLog:
         self._time = array("d")
         self._category = array("h")
 
-    def submit(self, caller: int, time_min: float, category: int) -> None:
+    def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         self._caller.append(caller)
         self._time.append(time_min)
         self._category.append(category)

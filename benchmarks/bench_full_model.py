@@ -1,0 +1,108 @@
+"""Benchmark: the full model (calls + tickets + surveys) against the call centre alone.
+
+What: one simulated month of the default scenario (beijing_2019, 2019 volume: ~14,000
+calls a day) run twice in this process, alternately, best of ``--repeats``:
+
+* ``call centre only``: ``dispatch=none``, same arrivals, roster and agents;
+* ``full model``: ``dispatch=direct`` (and ``two_level`` with ``--two-level``):
+  tickets, dispatch work, streets, departments, callbacks, repeat calls.
+
+It prints wall seconds, calls simulated, microseconds per call, SimPy-free set-up
+time, and the ratio of full to call-centre-only time per call (the target is at most
+2x), plus the effect of the engine's garbage-collector handling on the full model.
+
+Why: the ticket side must not make the model slow; this measures what it costs per
+call, in the same process, so machine noise affects both sides alike.
+
+Usage::
+
+    python benchmarks/bench_full_model.py [--days 29] [--repeats 3] [--two-level] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+import sim.model
+from sim.config import build_config
+from sim.model import run_replication
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+
+def config(days: float, dispatch: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        raw = compose("config", overrides=[f"horizon_days={days}", "warmup_days=0", f"dispatch={dispatch}"])
+        return build_config(OmegaConf.to_container(raw, resolve=True))
+
+
+class _no_gc_handling:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def time_run(cfg) -> tuple[float, int, int]:
+    t0 = time.perf_counter()
+    rec = run_replication(cfg, 0)
+    seconds = time.perf_counter() - t0
+    tickets = len(rec.tickets.created_min)
+    return seconds, len(rec.calls.arrival_min), tickets
+
+
+def measure(days: float, repeats: int, two_level: bool) -> dict:
+    models = {"call centre only": config(days, "none"), "full model (direct)": config(days, "direct")}
+    if two_level:
+        models["full model (two_level)"] = config(days, "two_level")
+    best: dict[str, tuple[float, int, int]] = {}
+    for _ in range(repeats):
+        for name, cfg in models.items():
+            result = time_run(cfg)
+            if name not in best or result[0] < best[name][0]:
+                best[name] = result
+    original = sim.model._frozen_heap
+    sim.model._frozen_heap = _no_gc_handling
+    try:
+        no_gc = min(time_run(models["full model (direct)"])[0] for _ in range(repeats))
+    finally:
+        sim.model._frozen_heap = original
+    base = best["call centre only"][0] / best["call centre only"][1]
+    return {
+        "days": days, "repeats": repeats,
+        "models": {name: {"wall_s": s, "calls": c, "tickets": t, "us_per_call": 1e6 * s / c,
+                          "ratio_per_call": (s / c) / base} for name, (s, c, t) in best.items()},
+        "gc_handling_speedup_full": no_gc / best["full model (direct)"][0],
+    }
+
+
+def print_report(r: dict) -> None:
+    print(f"beijing_2019, {r['days']:g} simulated days, one replication, best of {r['repeats']}\n")
+    print(f"{'model':<26}{'wall s':>8}{'calls':>10}{'tickets':>10}{'us/call':>9}{'x CC-only':>11}")
+    for name, m in r["models"].items():
+        print(f"{name:<26}{m['wall_s']:>8.2f}{m['calls']:>10,}{m['tickets']:>10,}{m['us_per_call']:>9.2f}"
+              f"{m['ratio_per_call']:>11.2f}")
+    print(f"\nGC handling (gc.freeze after set-up) speed-up on the full model: {r['gc_handling_speedup_full']:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=float, default=29.0, help="simulated days (default: a month)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--two-level", action="store_true", help="also time dispatch=two_level")
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args()
+    result = measure(args.days, args.repeats, args.two_level)
+    print_report(result)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
