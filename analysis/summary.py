@@ -107,7 +107,7 @@ def monthly_rows(per_rep: list[dict], level: str, city) -> tuple[list[str], list
                 names = [city.district_names[d], city.district_zh[d], city.street_names[u], city.street_zh[u]]
             else:
                 names = [city.district_names[u], city.district_zh[u]]
-            values = [_clean(table[c][i]) for c in MONTHLY_COLUMNS]
+            values = [_clean(table[c][i]) if c.endswith("_rate") else int(table[c][i]) for c in MONTHLY_COLUMNS]
             rows.append([rep, str(table["month"][i]), *names, *values])
     return header, rows
 
