@@ -243,8 +243,9 @@ class CallCentre:
             if self._after_call is None:
                 self.tickets.submit(i, now, self._category[i], self._root[i])
             else:
-                # The agent did the ticket's dispatch work right after the call.
-                work = self._after_call(i, self._root[i], self._category[i])
+                # The agent did the ticket's dispatch work right after the call (the
+                # call's event was set for handle + work).
+                work = now - self._answer[i] - self._handle[i]
                 self._work_start.append(now - work)
                 self._work_min.append(work)
                 self._work_kind.append(AFTER_CALL_KIND)

@@ -27,13 +27,14 @@ from sim.clock import OfficeHours
 class FcfsStation:
     """``servers`` identical servers, FCFS; ``hours`` limits when work may start."""
 
-    def __init__(self, servers: int, hours: OfficeHours | None = None):
+    def __init__(self, servers: int, hours: OfficeHours | None = None, keep_visits: bool = True):
         if servers < 1:
             raise ValueError(f"a station needs at least one server, got {servers}")
         self.servers = servers
         self.hours = hours
         self._free = [0.0] * servers  # a heap of the servers' next free times
         self._last_arrival = float("-inf")
+        self.keep_visits = keep_visits  # False: no per-visit records (a big aggregate unit)
         self.visit_job = array("q")
         self.arrive_min = array("d")
         self.start_min = array("d")
@@ -54,6 +55,8 @@ class FcfsStation:
             start = self.hours.next_open(start)
         end = start + service_min
         heapq.heapreplace(self._free, end)
+        if not self.keep_visits:
+            return start, end
         self.visit_job.append(job)
         self.arrive_min.append(now)
         self.start_min.append(start)

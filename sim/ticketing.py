@@ -28,7 +28,6 @@ the records if they fall inside the run.
 """
 from __future__ import annotations
 
-import heapq
 import math
 
 import numpy as np
@@ -52,11 +51,11 @@ class _TicketTable:
     """Per-ticket numpy columns, preallocated and grown geometrically; the hot path
     writes through memoryviews (see :meth:`views`)."""
 
-    FLOAT = ("created_min", "deadline_min", "dispatched_min", "delivered_min", "signed_min", "closed_min",
-             "surveyed_min")
-    INT = {"caller": np.int64, "row": np.int64, "category": np.int16, "urgency": np.int8, "street": np.int16,
-           "district": np.int16, "returns": np.int8, "resolved": np.int8, "reached": np.int8,
-           "contacted": np.int8, "satisfaction": np.int8}
+    # Only what the run itself decides; the rest (category, street, urgency, deadline,
+    # resolved, survey answers) follows from the caller and the problem's draws and is
+    # filled in after the run (:meth:`TicketSystem.records`).
+    FLOAT = ("created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min", "surveyed_min")
+    INT = {"caller": np.int64, "row": np.int64, "returns": np.int8}
 
     def __init__(self, capacity: int):
         self.size = 0
@@ -106,7 +105,7 @@ class TicketSystem:
 
         self.caseworkers = street_caseworkers(cfg, city)
         self.streets = [FcfsStation(int(c)) for c in self.caseworkers]
-        self.departments = FcfsStation(t.departments.servers)
+        self.departments = FcfsStation(t.departments.servers, keep_visits=False)
         desk_hours = None if t.dispatch.district_desk_hours == "24h" else self.office
         self.district_desks = ([FcfsStation(t.dispatch.district_desk_staff, desk_hours)
                                 for _ in range(city.n_districts)] if self.two_level else [])
@@ -120,7 +119,8 @@ class TicketSystem:
         self._street_district = city.street_district.tolist()
         self._street_24h = city.street_24h.tolist()
         self._centre_misroute = t.dispatch.centre_misroute_prob
-        self._surveys_due: list[tuple[float, int]] = []  # heap of (due time, ticket)
+        self._surveys_due: dict[int, list[int]] = {}  # survey tick -> tickets due by then
+        self._survey_interval = t.survey.batch_interval_min
         self._survey_jobs: list[list[int] | None] = []  # tickets of each callback job
         self._deliveries = Timers(env, self._on_delivered)
         self._repeat_calls = Timers(env, self._on_repeat_call)
@@ -142,10 +142,9 @@ class TicketSystem:
     def _bind_views(self) -> None:
         v = self.table.views()
         self._v = v
-        self._created, self._deadline, self._dispatched = v["created_min"], v["deadline_min"], v["dispatched_min"]
+        self._created, self._dispatched = v["created_min"], v["dispatched_min"]
         self._delivered, self._signed, self._closed = v["delivered_min"], v["signed_min"], v["closed_min"]
-        self._row, self._street, self._district = v["row"], v["street"], v["district"]
-        self._urgency, self._returns, self._resolved = v["urgency"], v["returns"], v["resolved"]
+        self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
 
     # ------------------------------------------------------------ the path
     def _after_call_min(self, caller: int, root: int, category: int) -> float:
@@ -169,17 +168,9 @@ class TicketSystem:
         if self.table.new():
             self._bind_views()
         tid = self.table.size - 1
-        dest = d["dest"][row]
-        urgency = d["urgency"][row]
-        v = self._v
-        v["caller"][tid] = caller
-        v["category"][tid] = category
+        self._caller[tid] = caller
         self._row[tid] = row
-        self._urgency[tid] = urgency
-        self._street[tid] = dest
-        self._district[tid] = self._street_district[dest] if dest != DEPARTMENT else -1
         self._created[tid] = time_min
-        self._deadline[tid] = time_min + self._deadline_min[urgency]
         if self._dispatch_after_call:
             self._on_centre_done(tid, self.env.now)
         else:
@@ -202,8 +193,8 @@ class TicketSystem:
         if first:
             self._dispatched[tid] = now
         row = self._row[tid]
-        dest = self._street[tid]
         d = self._dv
+        dest = d["dest"][row]
         if dest == DEPARTMENT:
             self._deliver_department(tid, now)
             return
@@ -218,7 +209,8 @@ class TicketSystem:
             self._deliver_street(tid, now)
 
     def _district_desk(self, tid: int, now: float, work_min: float, first_draw: bool) -> None:
-        _, end = self.district_desks[self._district[tid]].assign(tid, now, work_min)
+        district = self._street_district[self._dv["dest"][self._row[tid]]]
+        _, end = self.district_desks[district].assign(tid, now, work_min)
         u = self._dv["district_u"][self._row[tid]] if first_draw else self._uniform.next()
         if u < self.t.dispatch.district_misroute_prob:
             self._misrouted(tid, end, self._returns_to_district)
@@ -248,13 +240,13 @@ class TicketSystem:
         on duty plus the sign time; queued classes take the next caseworker slot in
         order of arrival and are worked once signed, urgent ones at once."""
         self._delivered[tid] = now
-        street = self._street[tid]
         row = self._row[tid]
         d = self._dv
+        street = d["dest"][row]
         opens = now if self._street_24h[street] else self.office.next_open(now)
         signed = opens + d["sign_min"][row]
         self._signed[tid] = signed
-        if self._queued[self._urgency[tid]]:
+        if self._queued[d["urgency"][row]]:
             _, end = self.streets[street].assign(tid, now, d["processing_min"][row], ready=signed)
         else:
             end = signed + d["processing_min"][row]
@@ -273,29 +265,36 @@ class TicketSystem:
         d = self._dv
         row = self._row[tid]
         resolved = d["resolved"][row]
-        self._resolved[tid] = resolved
         if d["surveyed"][row]:
-            heapq.heappush(self._surveys_due, (at + d["survey_delay_min"][row], tid))
+            tick = math.ceil((at + d["survey_delay_min"][row]) / self._survey_interval)
+            bucket = self._surveys_due.get(tick)
+            if bucket is None:
+                self._surveys_due[tick] = [tid]
+            else:
+                bucket.append(tid)
         if not resolved and d["repeat"][row]:
             self._repeat_calls.add(at + d["repeat_delay_min"][row], tid)
 
     def _survey_lists(self):
         """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
         per job (``callbacks_per_job``): an agent works through a short list before
-        looking at the queue again."""
-        due, interval = self._surveys_due, self.t.survey.batch_interval_min
+        looking at the queue again. Callbacks wait in buckets of one interval (no heap:
+        a list is released whole, in order of closure)."""
+        interval = self.t.survey.batch_interval_min
         per_job, kind = self.t.survey.callbacks_per_job, WORK_KINDS["survey"]
+        tick = 0
         while True:
             yield self.env.timeout(interval)
-            now = self.env.now
-            work_min = self._dv["survey_work_min"]
-            while due and due[0][0] <= now:
-                batch = []
-                while due and due[0][0] <= now and len(batch) < per_job:
-                    batch.append(heapq.heappop(due)[1])
+            tick += 1
+            due = self._surveys_due.pop(tick, None)
+            if not due:
+                continue
+            work_min, row = self._dv["survey_work_min"], self._row
+            for k in range(0, len(due), per_job):
+                batch = due[k:k + per_job]
                 job = len(self._survey_jobs)
                 self._survey_jobs.append(batch)
-                self.centre.submit_work(sum(work_min[self._row[tid]] for tid in batch),
+                self.centre.submit_work(sum(work_min[row[tid]] for tid in batch),
                                         self._on_survey_job_done, job, kind)
 
     def _on_survey_job_done(self, job: int, now: float) -> None:
@@ -313,7 +312,7 @@ class TicketSystem:
     def _on_repeat_call(self, tid: int) -> None:
         # A new call about the same problem: its own root, so its ticket (if the call
         # gets through) draws afresh -- the problem is worked again from the start.
-        self.centre.inject_call(int(self._v["category"][tid]))
+        self.centre.inject_call(int(self.centre.callers.category[self._caller[tid]]))
 
     def _at(self, when: float, tid: int, callback) -> None:
         ev = self.env.timeout(when - self.env.now, tid)
@@ -327,8 +326,15 @@ class TicketSystem:
         c = {k: v.copy() for k, v in self.table.arrays().items()}
         for name in ("delivered_min", "signed_min", "closed_min"):
             c[name][c[name] > now] = np.nan
-        c["resolved"][np.isnan(c["closed_min"])] = -1
-        survey_answers(c, self.draws.cols, self.t)
+        d, row = self.draws.cols, c["row"]
+        c["category"] = self.centre.callers.category[c["caller"]].copy()
+        c["street"] = d["dest"][row].copy()
+        c["urgency"] = d["urgency"][row].copy()
+        c["district"] = np.where(c["street"] >= 0, self.city.street_district[np.maximum(c["street"], 0)], -1
+                                 ).astype(np.int16)
+        c["deadline_min"] = c["created_min"] + np.asarray(self._deadline_min)[c["urgency"]]
+        c["resolved"] = np.where(np.isnan(c["closed_min"]), -1, d["resolved"][row]).astype(np.int8)
+        survey_answers(c, d, self.t)
         return TicketRecords(
             caller=c["caller"], created_min=c["created_min"], category=c["category"], urgency=c["urgency"],
             street=c["street"], district=c["district"], deadline_min=c["deadline_min"],
@@ -341,7 +347,7 @@ class TicketSystem:
                       "centre_desk": _visits([self.centre_desk] if self.centre_desk else [], now)},
             caseworkers=np.asarray(self.caseworkers),
             engine_counts={"reviewing": self.n_reviewing, "to_deliver": len(self._deliveries),
-                           "surveys_listed_later": len(self._surveys_due)},
+                           "surveys_listed_later": sum(map(len, self._surveys_due.values()))},
         )
 
 
@@ -396,6 +402,8 @@ def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t) ->
               + m.on_time * (c["closed_min"][done] <= c["deadline_min"][done])
               + m.returned * (c["returns"][done] > 0) + draws["satisfaction_noise"][row])
     answer = np.where(latent > 0, SATISFIED, np.where(latent > -m.basic_band, BASIC, DISSATISFIED))
+    for name in ("reached", "contacted", "satisfaction"):
+        c[name] = np.full(len(done), -1, dtype=np.int8)
     c["reached"][done] = reached
     c["contacted"][done] = np.where(reached, contacted, -1)
     c["satisfaction"][done] = np.where(reached, answer, -1)
