@@ -3,7 +3,11 @@
 What: one simulated month of the default scenario (beijing_2019, 2019 volume: ~14,000
 calls a day) run twice in this process, alternately, best of ``--repeats``:
 
-* ``call centre only``: ``dispatch=none``, same arrivals, roster and agents;
+* ``call centre only``: the call-centre model alone (``dispatch=none``) as a planner
+  would run it: the same arrivals on the inbound roster (``beijing_2019_inbound``);
+* ``CC only, full roster``: the same, but on the full model's roster, whose extra
+  agents (there for dispatch and callbacks) then sit idle, which makes calls cheaper
+  to simulate (no queueing) -- shown as the strictest baseline;
 * ``full model``: ``dispatch=direct`` (and ``two_level`` with ``--two-level``):
   tickets, dispatch work, streets, departments, callbacks, repeat calls.
 
@@ -35,9 +39,9 @@ from sim.model import run_replication
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
-def config(days: float, dispatch: str):
+def config(days: float, dispatch: str, *extra: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        raw = compose("config", overrides=[f"horizon_days={days}", "warmup_days=0", f"dispatch={dispatch}"])
+        raw = compose("config", overrides=[f"horizon_days={days}", "warmup_days=0", f"dispatch={dispatch}", *extra])
         return build_config(OmegaConf.to_container(raw, resolve=True))
 
 
@@ -58,7 +62,11 @@ def time_run(cfg) -> tuple[float, int, int]:
 
 
 def measure(days: float, repeats: int, two_level: bool) -> dict:
-    models = {"call centre only": config(days, "none"), "full model (direct)": config(days, "direct")}
+    models = {
+        "call centre only": config(days, "none", "call_center.roster=beijing_2019_inbound"),
+        "CC only, full roster": config(days, "none"),
+        "full model (direct)": config(days, "direct"),
+    }
     if two_level:
         models["full model (two_level)"] = config(days, "two_level")
     best: dict[str, tuple[float, int, int]] = {}

@@ -63,16 +63,16 @@ class _TicketTable:
         self.cols.update({name: np.full(capacity, -1, dtype=dt) for name, dt in self.INT.items()})
         self.cols["returns"][:] = 0
 
-    def new(self) -> bool:
-        """Claim the next row; True if the columns had to grow (views are stale)."""
-        grew = self.size == len(self.cols["created_min"])
-        if grew:
-            extra = max(len(self.cols["created_min"]) // 2, 1024)
-            for name, col in self.cols.items():
-                fill = np.nan if name in self.FLOAT else (0 if name == "returns" else -1)
-                self.cols[name] = np.concatenate([col, np.full(extra, fill, dtype=col.dtype)])
-        self.size += 1
-        return grew
+    @property
+    def capacity(self) -> int:
+        return len(self.cols["created_min"])
+
+    def grow(self) -> None:
+        """Half as many rows again (the caller renews its views)."""
+        extra = max(self.capacity // 2, 1024)
+        for name, col in self.cols.items():
+            fill = np.nan if name in self.FLOAT else (0 if name == "returns" else -1)
+            self.cols[name] = np.concatenate([col, np.full(extra, fill, dtype=col.dtype)])
 
     def views(self) -> dict[str, memoryview]:
         return {name: memoryview(col) for name, col in self.cols.items()}
@@ -164,17 +164,19 @@ class TicketSystem:
             row = self.draws.row_for(root, category)
             if self.draws.views_stale:
                 self._dv = self.draws.views()
-        d = self._dv
-        if self.table.new():
+        table = self.table
+        if table.size == table.capacity:
+            table.grow()
             self._bind_views()
-        tid = self.table.size - 1
+        tid = table.size
+        table.size += 1
         self._caller[tid] = caller
         self._row[tid] = row
         self._created[tid] = time_min
         if self._dispatch_after_call:
             self._on_centre_done(tid, self.env.now)
         else:
-            self._centre_dispatch(tid, d["centre_work_min"][row], time_min)
+            self._centre_dispatch(tid, self._dv["centre_work_min"][row], time_min)
 
     def _centre_dispatch(self, tid: int, work_min: float, now: float) -> None:
         """Queue the centre's dispatch work: for the agents (between calls; also a
@@ -196,7 +198,7 @@ class TicketSystem:
         d = self._dv
         dest = d["dest"][row]
         if dest == DEPARTMENT:
-            self._deliver_department(tid, now)
+            self._deliver_department(tid, now, row)
             return
         u = d["centre_u"][row] if first else self._uniform.next()
         if u < self._centre_misroute:
@@ -206,7 +208,7 @@ class TicketSystem:
             work = d["district_work_min"][row] if first else self._district_work.next()
             self._district_desk(tid, now, work, first)
         else:
-            self._deliver_street(tid, now)
+            self._deliver_street(tid, now, row)
 
     def _district_desk(self, tid: int, now: float, work_min: float, first_draw: bool) -> None:
         district = self._street_district[self._dv["dest"][self._row[tid]]]
@@ -233,14 +235,13 @@ class TicketSystem:
         self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
 
     def _on_delivered(self, tid: int) -> None:
-        self._deliver_street(tid, self.env.now)
+        self._deliver_street(tid, self.env.now, self._row[tid])
 
-    def _deliver_street(self, tid: int, now: float) -> None:
+    def _deliver_street(self, tid: int, now: float, row: int) -> None:
         """The ticket reaches its street now. It is signed for (签收) when the street is
         on duty plus the sign time; queued classes take the next caseworker slot in
         order of arrival and are worked once signed, urgent ones at once."""
         self._delivered[tid] = now
-        row = self._row[tid]
         d = self._dv
         street = d["dest"][row]
         opens = now if self._street_24h[street] else self.office.next_open(now)
@@ -250,28 +251,23 @@ class TicketSystem:
             _, end = self.streets[street].assign(tid, now, d["processing_min"][row], ready=signed)
         else:
             end = signed + d["processing_min"][row]
-        self._close(tid, end)
+        self._close(tid, end, row)
 
-    def _deliver_department(self, tid: int, now: float) -> None:
+    def _deliver_department(self, tid: int, now: float, row: int) -> None:
         self._delivered[tid] = now
         self._signed[tid] = now
-        _, end = self.departments.assign(tid, now, self._dv["processing_min"][self._row[tid]])
-        self._close(tid, end)
+        _, end = self.departments.assign(tid, now, self._dv["processing_min"][row])
+        self._close(tid, end, row)
 
-    def _close(self, tid: int, at: float) -> None:
+    def _close(self, tid: int, at: float, row: int) -> None:
         """The ticket will be closed at ``at`` with feedback to citizen and centre;
         its callback and any repeat call are planned from then."""
         self._closed[tid] = at
         d = self._dv
-        row = self._row[tid]
         resolved = d["resolved"][row]
         if d["surveyed"][row]:
             tick = math.ceil((at + d["survey_delay_min"][row]) / self._survey_interval)
-            bucket = self._surveys_due.get(tick)
-            if bucket is None:
-                self._surveys_due[tick] = [tid]
-            else:
-                bucket.append(tid)
+            self._surveys_due.setdefault(tick, []).append(tid)
         if not resolved and d["repeat"][row]:
             self._repeat_calls.add(at + d["repeat_delay_min"][row], tid)
 
