@@ -29,7 +29,8 @@ class ComparisonError(ValueError):
 
 
 def paired_differences(a: dict, b: dict) -> dict[str, dict]:
-    """Per KPI present in both summaries: B - A per replication, mean and 95% CI."""
+    """Per KPI present in both summaries: B - A per replication, its mean and 95% CI,
+    and the means of A and B over the same (paired) replications."""
     if a.get("seed") != b.get("seed"):
         raise ComparisonError(f"runs have different seeds ({a.get('seed')} vs {b.get('seed')}); "
                               "paired differences need the same seed")
@@ -44,7 +45,11 @@ def paired_differences(a: dict, b: dict) -> dict[str, dict]:
         diffs = [None if x is None or y is None else y - x
                  for x, y in zip(ma["per_replication"][:n], mb["per_replication"][:n])]
         ci = mean_ci([float("nan") if d is None else d for d in diffs])
-        out[name] = {"a": ma["mean"], "b": mb["mean"], "diff": ci["mean"], "ci_low": ci["ci_low"],
+        paired = [(x, y) for x, y in zip(ma["per_replication"][:n], mb["per_replication"][:n])
+                  if x is not None and y is not None]
+        mean_a = sum(x for x, _ in paired) / len(paired) if paired else None
+        mean_b = sum(y for _, y in paired) / len(paired) if paired else None
+        out[name] = {"a": mean_a, "b": mean_b, "diff": ci["mean"], "ci_low": ci["ci_low"],
                      "ci_high": ci["ci_high"], "per_replication": diffs}
     return out
 

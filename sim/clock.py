@@ -33,7 +33,9 @@ class OfficeHours:
 
     def __init__(self, start: datetime, horizon_min: float, start_h: float, end_h: float,
                  weekdays: tuple[int, ...]):
-        days = int(np.ceil(horizon_min / MINUTES_PER_DAY)) + 2
+        # Openings a week past the end too: a ticket delivered on the last Friday
+        # evening must still find the next Monday.
+        days = int(np.ceil(horizon_min / MINUTES_PER_DAY)) + 8
         first_midnight = -(start.hour * 60 + start.minute + start.second / 60)
         midnights = first_midnight + MINUTES_PER_DAY * np.arange(days)
         weekday, _, _ = minutes_to_calendar(start, midnights)

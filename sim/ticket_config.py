@@ -43,7 +43,8 @@ class DispatchConfig:
     centre_desk_staff: int
     centre_work_time: Distribution
     centre_misroute_prob: float
-    district_desk_staff: int
+    district_desk_staff: int | None  # None: sized per district to its expected load
+    district_desk_target_utilisation: float
     district_desk_hours: str
     district_work_time: Distribution
     district_misroute_prob: float
@@ -184,7 +185,7 @@ def _dispatch(raw: dict) -> DispatchConfig:
         if not isinstance(sec, dict):
             raise ConfigError(f"{s}.{name}", sec, "a mapping")
     check_keys(centre, {"worker", "desk_staff", "work_time", "misroute_prob"}, f"{s}.centre")
-    check_keys(desk, {"staff", "hours", "work_time", "misroute_prob"}, f"{s}.district_desk")
+    check_keys(desk, {"staff", "target_utilisation", "hours", "work_time", "misroute_prob"}, f"{s}.district_desk")
     worker = _choice(centre.get("worker"), f"{s}.centre.worker", CENTRE_WORKERS)
     return DispatchConfig(
         policy=_choice(raw.get("policy"), f"{s}.policy", POLICIES),
@@ -194,7 +195,11 @@ def _dispatch(raw: dict) -> DispatchConfig:
                                   lo=1 if worker == "desk" else 0),
         centre_work_time=parse_distribution(centre.get("work_time"), f"{s}.centre.work_time"),
         centre_misroute_prob=_prob(centre, "misroute_prob", f"{s}.centre"),
-        district_desk_staff=integer(desk.get("staff"), f"{s}.district_desk.staff", lo=1),
+        district_desk_staff=(None if desk.get("staff") == "auto" else integer(
+            desk.get("staff"), f"{s}.district_desk.staff", lo=1,
+            allowed="auto, or a whole number of dispatchers per district >= 1")),
+        district_desk_target_utilisation=number(desk.get("target_utilisation", 0.8),
+                                                f"{s}.district_desk.target_utilisation", lo=0, hi=1, lo_open=True),
         district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
         district_misroute_prob=_prob(desk, "misroute_prob", f"{s}.district_desk"),

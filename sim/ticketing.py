@@ -107,8 +107,9 @@ class TicketSystem:
         self.streets = [FcfsStation(int(c)) for c in self.caseworkers]
         self.departments = FcfsStation(t.departments.servers, keep_visits=False)
         desk_hours = None if t.dispatch.district_desk_hours == "24h" else self.office
-        self.district_desks = ([FcfsStation(t.dispatch.district_desk_staff, desk_hours)
-                                for _ in range(city.n_districts)] if self.two_level else [])
+        self.desk_staff = district_desk_staff(cfg, city, desk_hours)
+        self.district_desks = ([FcfsStation(int(n), desk_hours) for n in self.desk_staff]
+                               if self.two_level else [])
         self.centre_desk = (FcfsStation(t.dispatch.centre_desk_staff)
                             if t.dispatch.centre_worker == "desk" else None)
         self._dispatch_after_call = t.dispatch.centre_worker == "after_call"
@@ -126,7 +127,7 @@ class TicketSystem:
         self._repeat_calls = Timers(env, self._on_repeat_call)
         self._returns_to_centre = Timers(env, self._on_return_to_centre)
         self._returns_to_district = Timers(env, self._on_return_to_district)
-        self.n_reviewing = 0  # at a wrong unit, being reviewed before return
+        self._review_start: dict[int, float] = {}  # ticket -> when a wrong unit got it
 
     def attach(self, centre) -> None:
         """Connect the call centre (after it drew its callers): its agents do the
@@ -220,17 +221,18 @@ class TicketSystem:
             self._deliveries.add(end, tid)  # streets take tickets in time order
 
     def _misrouted(self, tid: int, at: float, back: Timers) -> None:
-        """Sent to a wrong unit at ``at``; it reviews the ticket and returns it."""
-        self.n_reviewing += 1
+        """Sent to a wrong unit at ``at`` (now, or when a desk finishes); it reviews
+        the ticket and returns it."""
+        self._review_start[tid] = at
         back.add(at + self._review.next(), tid)
 
     def _on_return_to_centre(self, tid: int) -> None:
-        self.n_reviewing -= 1
+        del self._review_start[tid]
         self._returns[tid] += 1
         self._centre_dispatch(tid, self._centre_work.next(), self.env.now)
 
     def _on_return_to_district(self, tid: int) -> None:
-        self.n_reviewing -= 1
+        del self._review_start[tid]
         self._returns[tid] += 1
         self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
 
@@ -342,7 +344,7 @@ class TicketSystem:
                       "department": _visits([self.departments], now),
                       "centre_desk": _visits([self.centre_desk] if self.centre_desk else [], now)},
             caseworkers=np.asarray(self.caseworkers),
-            engine_counts={"reviewing": self.n_reviewing, "to_deliver": len(self._deliveries),
+            engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now), "to_deliver": len(self._deliveries),
                            "surveys_listed_later": sum(map(len, self._surveys_due.values()))},
         )
 
@@ -403,3 +405,22 @@ def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t) ->
     c["reached"][done] = reached
     c["contacted"][done] = np.where(reached, contacted, -1)
     c["satisfaction"][done] = np.where(reached, answer, -1)
+
+
+def district_desk_staff(cfg: SimConfig, city: City, hours: OfficeHours | None) -> np.ndarray:
+    """Dispatchers per district desk: the configured number, or (``staff: auto``) the
+    fewest that keep the desk at ``target_utilisation`` of its open time, given the
+    district's expected street tickets and the mean work per ticket."""
+    t, a = cfg.tickets, cfg.arrivals
+    if t.dispatch.district_desk_staff is not None:
+        return np.full(city.n_districts, t.dispatch.district_desk_staff)
+    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share
+    district_share = np.bincount(city.street_district, weights=city.street_weight, minlength=city.n_districts)
+    work_min_per_day = per_day * district_share * t.dispatch.district_work_time.mean
+    if hours is None:
+        open_min_per_day = 1440.0
+    else:
+        oh = t.city.office_hours
+        open_min_per_day = (oh.end_h - oh.start_h) * 60 * len(oh.weekdays) / 7
+    staff = work_min_per_day / (open_min_per_day * t.dispatch.district_desk_target_utilisation)
+    return np.maximum(np.ceil(staff), 1).astype(int)

@@ -225,6 +225,38 @@ def test_office_hours_start_is_an_arrival_a_release_or_an_opening(office_run):
     assert np.all(nearest[waited] < 1e-6)
 
 
+# ---------------------------------------------------------------- ready times
+
+
+def test_ready_time_delays_the_start_but_not_the_order():
+    """A job with a ``ready`` time (a ticket not yet signed for) takes the next server
+    in order of arrival and starts once ready: start = max(arrival, ready, earliest
+    free). A ready time at or before the arrival changes nothing."""
+    rng = np.random.default_rng(11)
+    arrivals, services = mmc_jobs(rng, 5000, 0.8 * 3 / 5.0, 1 / 5.0)
+    ready = arrivals + rng.exponential(2.0, len(arrivals))
+    station = FcfsStation(3)
+    free = [0.0] * 3
+    for k in range(len(arrivals)):
+        start, end = station.assign(k, float(arrivals[k]), float(services[k]), ready=float(ready[k]))
+        expected = max(arrivals[k], ready[k], min(free))
+        assert start == expected and end == start + services[k]
+        free[free.index(min(free))] = end
+    plain, early = FcfsStation(3), FcfsStation(3)
+    s_plain, _ = feed(plain, arrivals, services)
+    s_early = np.array([early.assign(k, float(a), float(s), ready=float(a) - 1.0)[0]
+                        for k, (a, s) in enumerate(zip(arrivals, services))])
+    assert np.array_equal(s_plain, s_early)
+
+
+def test_station_without_visit_records_answers_the_same():
+    rng = np.random.default_rng(12)
+    arrivals, services = mmc_jobs(rng, 3000, 0.9 * 2 / 5.0, 1 / 5.0)
+    kept, lean = FcfsStation(2), FcfsStation(2, keep_visits=False)
+    assert np.array_equal(np.vstack(feed(kept, arrivals, services)), np.vstack(feed(lean, arrivals, services)))
+    assert len(lean.arrive_min) == 0 and len(kept.arrive_min) == len(arrivals)
+
+
 # ---------------------------------------------------------------- bad input
 
 
