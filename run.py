@@ -18,7 +18,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from analysis.kpi import reduce_replication
-from analysis.summary import format_table, summarise, write_outputs
+from analysis.ranking import build_ranking_config
+from analysis.summary import format_league, format_table, summarise, write_outputs
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import run_experiment
@@ -28,8 +29,10 @@ from sim.experiment import run_experiment
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     scenario = hydra_cfg.runtime.choices.get("scenario", "custom")
+    raw = OmegaConf.to_container(cfg, resolve=True)
     try:
-        sim_cfg = build_config({**OmegaConf.to_container(cfg, resolve=True), "scenario": scenario})
+        sim_cfg = build_config({**raw, "scenario": scenario})
+        rank_cfg = build_ranking_config(raw.get("ranking")) if sim_cfg.tickets else None
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
@@ -48,6 +51,7 @@ def main(cfg: DictConfig) -> None:
         "description": cfg.get("description", ""),
         "seed": sim_cfg.seed,
         "dispatch": sim_cfg.tickets.dispatch.policy if sim_cfg.tickets else None,
+        "ranking": hydra_cfg.runtime.choices.get("ranking") if sim_cfg.tickets else None,
         "start": sim_cfg.start.isoformat(),
         "horizon_days": sim_cfg.horizon_days,
         "warmup_days": sim_cfg.warmup_days,
@@ -55,8 +59,10 @@ def main(cfg: DictConfig) -> None:
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     summary = summarise(scenario, meta, per_rep)
-    write_outputs(out_dir, summary, per_rep, sim_cfg.city)
+    write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg)
     print(format_table(summary))
+    if rank_cfg is not None:
+        print("\n" + format_league(out_dir, sim_cfg.city))
     print(f"\noutputs: {out_dir}")
 
 

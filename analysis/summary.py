@@ -8,6 +8,8 @@ from pathlib import Path
 
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
+from analysis.league import RANKING_COLUMNS, league_tables, ranking_rows
+from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stats import mean_ci
 from analysis.ticket_kpi import MONTHLY_COLUMNS, TICKET_KPIS
 
@@ -15,6 +17,7 @@ SUMMARY_FILE = "summary.json"
 HOURLY_FILE = "hourly.csv"
 STREETS_MONTHLY_FILE = "streets_monthly.csv"
 DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
+RANKINGS_FILE = "rankings.csv"
 
 #: How the CLI shows each KPI: (label, format, scale).
 _DISPLAY = {
@@ -112,13 +115,20 @@ def monthly_rows(per_rep: list[dict], level: str, city) -> tuple[list[str], list
     return header, rows
 
 
-def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None) -> list[Path]:
+def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None) -> list[Path]:
     """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street
-    and district tables, each atomically; return their paths."""
+    and district tables and the league tables, each atomically; return their paths."""
     out_dir = Path(out_dir)
+    written = []
+    if rank_cfg is not None and per_rep and per_rep[0].get("monthly"):
+        tables = league_tables(per_rep, city, rank_cfg)
+        write_csv_atomic(out_dir / RANKINGS_FILE, list(RANKING_COLUMNS), ranking_rows(tables, city))
+        written.append(out_dir / RANKINGS_FILE)
+        summary["ranking"] = {"weights": dict(zip(WEIGHT_KEYS, rank_cfg.weights)),
+                              "min_surveys": rank_cfg.min_surveys}
     write_json_atomic(out_dir / SUMMARY_FILE, summary)
     write_csv_atomic(out_dir / HOURLY_FILE, ["hour", "metric", "mean", "ci_low", "ci_high"], hourly_rows(per_rep))
-    written = [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]
+    written += [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]
     if per_rep and per_rep[0].get("monthly"):
         for level, name in (("streets", STREETS_MONTHLY_FILE), ("districts", DISTRICTS_MONTHLY_FILE)):
             header, rows = monthly_rows(per_rep, level, city)
@@ -149,4 +159,23 @@ def format_table(summary: dict) -> str:
             if m["ci_low"] is not None:
                 value += f"   [{fmt.format(m['ci_low'] * scale)} .. {fmt.format(m['ci_high'] * scale)}]"
         lines.append(f"  {label}{' ' * (width - _display_width(label))}  {value}")
+    return "\n".join(lines)
+
+
+def format_league(out_dir: Path, city, show: int = 5) -> str:
+    """The top and bottom of the last month's street table (replication 0), read back
+    from ``rankings.csv`` so the CLI shows exactly what was written."""
+    import csv
+    with (Path(out_dir) / RANKINGS_FILE).open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["replication"] == "0" and r["level"] == "street"]
+    month = max(r["month"] for r in rows)
+    ranked = sorted((r for r in rows if r["month"] == month and r["rank"]), key=lambda r: int(r["rank"]))
+    lines = [f"street league table {month} (replication 0): top and bottom {show} of {len(ranked)} ranked",
+             f"  {'rank':>4}  {'score':>5}  {'street':<28}{'district':<14}class"]
+    def line(r):
+        cls = " ".join(f"{c}({CLASS_ZH[c]})" for c in r["class"].split("+") if c)
+        name = f"{r['street']} {r['street_zh']}"
+        return (f"  {int(r['rank']):>4}  {float(r['score']):5.1f}  {name}{' ' * (28 - _display_width(name))}"
+                f"{r['district']:<14}{cls}")
+    lines += [line(r) for r in ranked[:show]] + ["   ..."] + [line(r) for r in ranked[-show:]]
     return "\n".join(lines)

@@ -86,8 +86,9 @@ class SimConfig:
 
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
             *SECTION_KEYS}
-# Free text a scenario may carry (shown in summary.json), not used by the model.
-PASS_THROUGH_KEYS = {"description"}
+# Free text a scenario may carry (shown in summary.json), and the league-table settings
+# (validated by analysis.ranking, which uses them): not used by the model.
+PASS_THROUGH_KEYS = {"description", "ranking"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
