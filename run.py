@@ -59,7 +59,8 @@ def main(cfg: DictConfig) -> None:
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     summary = summarise(scenario, meta, per_rep)
-    write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg)
+    urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
+    write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency)
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))

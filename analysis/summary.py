@@ -11,13 +11,14 @@ from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.league import RANKING_COLUMNS, league_tables, ranking_rows
 from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stats import mean_ci
-from analysis.ticket_kpi import MONTHLY_COLUMNS, TICKET_KPIS
+from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, TICKET_KPIS
 
 SUMMARY_FILE = "summary.json"
 HOURLY_FILE = "hourly.csv"
 STREETS_MONTHLY_FILE = "streets_monthly.csv"
 DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
 RANKINGS_FILE = "rankings.csv"
+LEAD_TIMES_FILE = "lead_times.csv"
 
 #: How the CLI shows each KPI: (label, format, scale).
 _DISPLAY = {
@@ -115,7 +116,20 @@ def monthly_rows(per_rep: list[dict], level: str, city) -> tuple[list[str], list
     return header, rows
 
 
-def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None) -> list[Path]:
+def lead_time_rows(per_rep: list[dict], urgency_names: list[str]) -> list[list]:
+    """Tidy rows of the lead-time histograms of every replication."""
+    edges = LEAD_TIME_EDGES_H
+    rows = []
+    for rep, kpis in enumerate(per_rep):
+        for u, counts in enumerate(kpis["lead_time_hist"]):
+            for b, n in enumerate(counts):
+                hi = edges[b + 1] if edges[b + 1] < 1e8 else None
+                rows.append([rep, urgency_names[u], edges[b], hi, int(n)])
+    return rows
+
+
+def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None,
+                  urgency_names: list[str] | None = None) -> list[Path]:
     """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street
     and district tables and the league tables, each atomically; return their paths."""
     out_dir = Path(out_dir)
@@ -129,6 +143,10 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
     write_json_atomic(out_dir / SUMMARY_FILE, summary)
     write_csv_atomic(out_dir / HOURLY_FILE, ["hour", "metric", "mean", "ci_low", "ci_high"], hourly_rows(per_rep))
     written += [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]
+    if per_rep and per_rep[0].get("lead_time_hist") is not None:
+        write_csv_atomic(out_dir / LEAD_TIMES_FILE, ["replication", "urgency", "bin_lo_h", "bin_hi_h", "tickets"],
+                         lead_time_rows(per_rep, urgency_names))
+        written.append(out_dir / LEAD_TIMES_FILE)
     if per_rep and per_rep[0].get("monthly"):
         for level, name in (("streets", STREETS_MONTHLY_FILE), ("districts", DISTRICTS_MONTHLY_FILE)):
             header, rows = monthly_rows(per_rep, level, city)

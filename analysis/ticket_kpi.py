@@ -37,7 +37,10 @@ TICKET_KPIS = (
 )
 MONTHLY_COLUMNS = ("tickets", "signed_on_time", "responded_known", "surveyed", "contacted", "resolved",
                    "satisfied", "basically_satisfied", "response_rate", "resolution_rate", "satisfaction_rate",
-                   "backlog")
+                   "deadline_due", "deadline_met", "backlog")
+#: Bin edges (hours) of the lead-time histograms: fine near the 2 h and 24 h limits,
+#: coarse around 7 and 15 days.
+LEAD_TIME_EDGES_H = (0, 1, 2, 4, 8, 12, 24, 36, 48, 72, 96, 120, 144, 168, 216, 264, 312, 360, 480, 720, 1e9)
 
 
 def _ratio(num, den) -> float:
@@ -99,6 +102,8 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
     street_tickets = (t.street >= 0) & (t.created_min >= lo) & (t.created_min < hi)
     month_key, month_ends = _months(calls, t.created_min)
     responded, known = _response(t, hi, response_threshold_min)
+    due = t.deadline_min <= hi
+    met = due & (t.closed_min <= t.deadline_min)
     reached = t.reached == 1
     out = {"streets": [], "districts": []}
     for m, (label, end) in enumerate(month_ends.items()):
@@ -114,6 +119,8 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
             "satisfied": np.bincount(st, reached[sel] & (t.satisfaction[sel] == SATISFIED), minlength=n_streets),
             "basically_satisfied": np.bincount(st, reached[sel] & (t.satisfaction[sel] == BASIC),
                                                minlength=n_streets),
+            "deadline_due": np.bincount(st, due[sel], minlength=n_streets),
+            "deadline_met": np.bincount(st, met[sel], minlength=n_streets),
         }
         at_end = min(end, hi)
         open_then = (t.street >= 0) & (t.delivered_min <= at_end) & ~(t.closed_min <= at_end)
@@ -153,3 +160,17 @@ def _months(calls: CallRecords, t_min: np.ndarray) -> tuple[np.ndarray, dict[str
     ends = {str(lab): float(((lab + np.timedelta64(1, "M")).astype("datetime64[m]") - start64)
                             / np.timedelta64(1, "m")) for lab in labels}
     return key, ends
+
+
+def lead_time_histogram(t: TicketRecords, calls: CallRecords, n_urgency: int) -> np.ndarray:
+    """Counts of closed tickets (created in the window) per urgency class and lead-time
+    bin (:data:`LEAD_TIME_EDGES_H`): array (classes, bins)."""
+    lo, hi = calls.warmup_min, calls.horizon_min
+    closed = (t.created_min >= lo) & (t.created_min < hi) & ~np.isnan(t.closed_min)
+    lead_h = (t.closed_min[closed] - t.created_min[closed]) / MINUTES_PER_HOUR
+    urgency = t.urgency[closed].astype(np.int64)
+    edges = np.asarray(LEAD_TIME_EDGES_H)
+    bins = np.clip(np.searchsorted(edges, lead_h, side="right") - 1, 0, len(edges) - 2)
+    out = np.zeros((n_urgency, len(edges) - 1), dtype=np.int64)
+    np.add.at(out, (urgency, bins), 1)
+    return out
