@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -19,10 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from analysis.kpi import reduce_replication
 from analysis.ranking import build_ranking_config
-from analysis.summary import format_league, format_table, summarise, write_outputs
+from analysis.summary import (already_done, config_fingerprint, format_league, format_table, mark_done, summarise,
+                              write_outputs)
 from sim.config import build_config
 from sim.errors import ConfigError
-from sim.experiment import run_experiment
+from sim.experiment import build_executor_config, run_experiment
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -33,20 +35,27 @@ def main(cfg: DictConfig) -> None:
     try:
         sim_cfg = build_config({**raw, "scenario": scenario})
         rank_cfg = build_ranking_config(raw.get("ranking")) if sim_cfg.tickets else None
+        executor = build_executor_config(raw.get("executor"))
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
 
     out_dir = Path(hydra_cfg.runtime.output_dir)
+    fingerprint = config_fingerprint(raw)
+    if already_done(out_dir, fingerprint):
+        print(f"already done (same config): {out_dir}")
+        return
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
         if not sys.stderr.isatty():  # keep logs and CI output clean
             return
-        print(f"\r  replication {done}/{total} done ({time.perf_counter() - started:.1f} s)",
-              end="" if done < total else "\n", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - started
+        bar = "#" * round(20 * done / total)
+        print(f"\r  [{bar:<20}] replication {done}/{total}, {done * sim_cfg.horizon_days / elapsed:.0f} "
+              f"simulated days/s ({elapsed:.0f} s)", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    per_rep = run_experiment(sim_cfg, lambda rec: reduce_replication(rec, sim_cfg), on_done=progress)
+    per_rep = run_experiment(sim_cfg, partial(reduce_replication, cfg=sim_cfg), on_done=progress, executor=executor)
     meta = {
         "description": cfg.get("description", ""),
         "seed": sim_cfg.seed,
@@ -57,6 +66,7 @@ def main(cfg: DictConfig) -> None:
         "warmup_days": sim_cfg.warmup_days,
         "measured_days": sim_cfg.horizon_days - sim_cfg.warmup_days,
         "wall_time_s": round(time.perf_counter() - started, 3),
+        "config_fingerprint": fingerprint,
     }
     summary = summarise(scenario, meta, per_rep)
     urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
@@ -64,6 +74,7 @@ def main(cfg: DictConfig) -> None:
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))
+    mark_done(out_dir, fingerprint)
     print(f"\noutputs: {out_dir}")
 
 

@@ -64,8 +64,9 @@ Estimators and conventions
 * Agreement with the nominal table per draw, over the units ranked in both: Spearman's
   rho by the rank-difference formula ``1 - 6 sum d^2 / (m (m^2 - 1))`` after re-ranking
   both on the common set (exact: there are no ties in a league table); Kendall's tau =
-  ``1 - 4 D / (m (m - 1))`` with D the discordant pairs, counted by a pairwise
-  comparison vectorised over draws in chunks (no ties, so tau-a = tau-b). Rank shifts
+  ``1 - 4 D / (m (m - 1))`` with D the discordant pairs, counted by the O(m^2)
+  pairwise comparison vectorised over all draws (one pass per lag between the two
+  units of a pair; no ties, so tau-a = tau-b; scipy's kendalltau agrees, see the tests). Rank shifts
   use the published positions ``|rank_draw - rank_nominal|``.
 
 Effective weights
@@ -101,8 +102,6 @@ UNIT_COLUMNS = ("source", "unit", "nominal_rank", "median_rank", "rank_p05", "ra
 ZERO_WEIGHT_FLOOR = 1e-3
 #: Rank moves counted in the overall summary ("more than 3 / 10 places").
 SHIFT_THRESHOLDS = (3, 10)
-#: Booleans per chunk in the pairwise Kendall count (memory ~ this many bytes).
-PAIR_CHUNK = 4_000_000
 #: Default bin count of the correlation-ratio estimator: sqrt(units), within these bounds.
 MIN_BINS, MAX_BINS = 2, 50
 
@@ -273,21 +272,21 @@ def _unit_block(source: str, ranks: np.ndarray, nominal: np.ndarray, top_n: int,
 
 
 def _discordant_pairs(a: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
-    """Per row of ``a`` (draws, m): pairs i < j (both valid) with a[i] > a[j]."""
+    """Per row of ``a`` (draws, m): pairs i < j (both valid) with a[i] > a[j].
+
+    All m(m-1)/2 pairs, compared lag by lag: for lag d, ``a[:, :-d] > a[:, d:]`` covers
+    the pairs (i, i + d) of every draw at once. Same count as the full pairwise sign
+    matrix (sum of the upper triangle of ``a[:, :, None] > a[:, None, :]``) with half
+    the comparisons and no (draws, m, m) temporary; faster here than an
+    O(m log m) merge count vectorised over draws (measured)."""
     k, m = a.shape
-    upper = np.triu(np.ones((m, m), dtype=bool), 1)
     out = np.zeros(k, dtype=np.int64)
-    step = max(1, PAIR_CHUNK // max(m * m, 1))
-    for lo in range(0, k, step):
-        hi = min(lo + step, k)
-        chunk = a[lo:hi]
-        cmp = chunk[:, :, None] > chunk[:, None, :]
-        cmp &= upper
+    for d in range(1, m):
+        cmp = a[:, :-d] > a[:, d:]
         if valid is not None:
-            v = valid[lo:hi]
-            cmp &= v[:, :, None]
-            cmp &= v[:, None, :]
-        out[lo:hi] = np.count_nonzero(cmp.reshape(hi - lo, -1), axis=1)
+            cmp &= valid[:, :-d]
+            cmp &= valid[:, d:]
+        out += np.count_nonzero(cmp, axis=1)
     return out
 
 
@@ -381,7 +380,8 @@ def rank_distributions(counts: dict, basic_weight: float, weights, cfg: Robustne
     for source in ("weights_dirichlet", "weights_simplex"):
         ranks[source] = rank_matrix(composite(rates, weight_draws[source]), ties, eligible)
     drawn = _resample_rates(c, basic_weight, cfg.sampling_draws, gen[2])
-    ranks["sampling"] = rank_with_tie_rule(composite(drawn, w), drawn, eligible)
+    drawn_scores = composite(drawn.reshape(-1, 3), w).reshape(n, cfg.sampling_draws)  # 2-D: one fast gemv
+    ranks["sampling"] = rank_with_tie_rule(drawn_scores, drawn, eligible)
     weight_draws["sampling"] = np.broadcast_to(w, (cfg.sampling_draws, 3))
     if replication_ranks is not None:
         rr = np.asarray(replication_ranks)

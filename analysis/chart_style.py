@@ -1,0 +1,233 @@
+"""One look for every briefing chart: fonts (Chinese included), palette, titles, notes.
+
+Fonts
+-----
+Chinese must render, on any machine, without a system CJK font: the Noto Sans CJK
+font ships as a Python package (``cvttf-notosanscjk-regular``, a wheel holding
+``NotoSansCJKtc-Regular.otf``; the Pan-CJK Noto fonts cover simplified characters
+too). :func:`cjk_font_path` finds it, :func:`ensure_fonts` registers it with
+matplotlib's font manager, and the style sets the family to a fallback list
+``['DejaVu Sans', 'Noto Sans CJK TC']``: matplotlib (>= 3.6) takes each glyph from the
+first font that has it, so Latin text stays DejaVu Sans and Chinese comes from Noto.
+Without the package a warning is logged once and charts are still drawn (Chinese as
+boxes); the chart tests fail in that case.
+
+Output
+------
+PNG at 150 dpi and SVG with text as paths (``svg.fonttype: path``), so the SVG needs
+no font on the reader's machine. No PDF: matplotlib embeds OTF/CFF fonts badly.
+
+Layout of a chart
+-----------------
+A title that states the finding (English, bold), the same finding in Chinese below it
+(subtitle), the plot, and a small grey source note in the bottom-left corner
+("Simulation, N replications, 95% CI ..."). Labels are bilingual with units:
+``label("Service level", "服务水平", "%")`` -> ``"Service level 服务水平 (%)"``.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import textwrap
+import unicodedata
+from pathlib import Path
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+#: The font package (PyPI ``cvttf-notosanscjk-regular``) and the file inside it.
+FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
+FONT_FILE = "NotoSansCJKtc-Regular.otf"
+LATIN_FAMILY = "DejaVu Sans"
+
+DPI = 150
+WIDTH_IN = 8.0
+
+# Okabe & Ito (2008) colour-blind-safe palette.
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+SKY = "#56B4E9"
+GREEN = "#009E73"
+YELLOW = "#F0E442"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+BLACK = "#000000"
+GREY = "#8C8C8C"
+LIGHT_GREY = "#D9D9D9"
+TEXT_GREY = "#555555"
+#: Order of colours for categorical series.
+CYCLE = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, BLACK, YELLOW)
+#: Better / worse / no significant difference (policy comparisons).
+BETTER, WORSE, NEUTRAL = GREEN, VERMILLION, GREY
+
+TITLE_SIZE = 12.5
+SUBTITLE_SIZE = 10.5
+BASE_SIZE = 9.5
+NOTE_SIZE = 7.5
+
+_font_state: dict = {}
+
+
+def cjk_font_path() -> Path | None:
+    """Path of the Noto Sans CJK file from the font package, or None if not installed."""
+    try:
+        from importlib.resources import files
+        path = Path(str(files(FONT_PACKAGE) / FONT_FILE))
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return None
+    return path if path.is_file() else None
+
+
+def ensure_fonts() -> str | None:
+    """Register the CJK font with matplotlib (once); return its family name, or None
+    (with one logged warning) when the font package is missing."""
+    if "family" in _font_state:
+        return _font_state["family"]
+    path = cjk_font_path()
+    family = None
+    if path is None:
+        log.warning("Chinese font missing: install the package cvttf-notosanscjk-regular "
+                    "(pip install cvttf-notosanscjk-regular); charts will show Chinese as boxes")
+    else:
+        font_manager.fontManager.addfont(str(path))
+        family = font_manager.FontProperties(fname=str(path)).get_name()
+    _font_state["family"] = family
+    _font_state["path"] = path
+    return family
+
+
+def rc_params() -> dict:
+    """The matplotlib settings of every chart."""
+    cjk = ensure_fonts()
+    return {
+        "font.family": [LATIN_FAMILY] + ([cjk] if cjk else []),
+        "font.size": BASE_SIZE,
+        "axes.titlesize": BASE_SIZE + 0.5,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.labelsize": BASE_SIZE,
+        "axes.labelcolor": "#222222",
+        "axes.edgecolor": "#444444",
+        "axes.linewidth": 0.8,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.axisbelow": True,
+        "axes.prop_cycle": matplotlib.cycler(color=list(CYCLE)),
+        "grid.color": "#E5E5E5",
+        "grid.linewidth": 0.7,
+        "xtick.labelsize": BASE_SIZE - 0.5,
+        "ytick.labelsize": BASE_SIZE - 0.5,
+        "xtick.color": "#333333",
+        "ytick.color": "#333333",
+        "legend.fontsize": BASE_SIZE - 0.5,
+        "legend.frameon": False,
+        "lines.linewidth": 1.8,
+        "lines.markersize": 5,
+        "errorbar.capsize": 0,
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+        "figure.facecolor": "white",
+        "savefig.facecolor": "white",
+        "svg.fonttype": "path",
+        "axes.unicode_minus": True,
+    }
+
+
+@contextlib.contextmanager
+def style():
+    """Context in which charts are built and saved."""
+    with matplotlib.rc_context(rc_params()):
+        yield
+
+
+def label(en: str, zh: str | None = None, unit: str | None = None) -> str:
+    """Bilingual axis label with its unit: ``Service level 服务水平 (%)``."""
+    text = en if not zh else f"{en} {zh}"
+    return f"{text} ({unit})" if unit else text
+
+
+def name(en: str, zh: str | None) -> str:
+    """A place or class in both languages: ``Chaoyang 朝阳区``."""
+    return f"{en} {zh}" if zh else en
+
+
+def display_width(text: str) -> int:
+    """Width in half-width columns: a CJK character counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, width_in: float, size: float) -> str:
+    """Wrap ``text`` to lines that fit ``width_in`` inches at ``size`` points."""
+    columns = max(20, int(width_in * 72 / (size * 0.56)))
+    if display_width(text) == len(text):
+        return "\n".join(textwrap.wrap(text, columns)) or text
+    lines, line = [], ""
+    for ch in text:  # Chinese: break anywhere, preferring after punctuation
+        if display_width(line + ch) > columns:
+            cut = max(line.rfind("，"), line.rfind("；"), line.rfind(" "))
+            if cut > len(line) * 0.6:
+                lines.append(line[:cut + 1].rstrip())
+                line = line[cut + 1:].lstrip()
+            else:
+                lines.append(line)
+                line = ""
+        line += ch
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def new_figure(height: float = 4.6, width: float = WIDTH_IN, **subplots) -> tuple[Figure, object]:
+    """A figure (no pyplot: nothing global, nothing to close) and its axes."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(**subplots)
+
+
+def finish(fig: Figure, title: str, subtitle: str | None = None, note: str | None = None) -> None:
+    """Title (the finding), Chinese subtitle and source note; reserves room for them."""
+    width, height = fig.get_size_inches()
+    title_txt = wrap(title, width - 0.3, TITLE_SIZE)
+    sub_txt = wrap(subtitle, width - 0.3, SUBTITLE_SIZE) if subtitle else ""
+    note_txt = wrap(note, width - 0.3, NOTE_SIZE) if note else ""
+    line = 1.32 / 72  # inches per point of line height
+    top_in = 0.12 + title_txt.count("\n") * TITLE_SIZE * line + TITLE_SIZE * line
+    if sub_txt:
+        top_in += 0.04 + (sub_txt.count("\n") + 1) * SUBTITLE_SIZE * line
+    top_in += 0.12
+    bottom_in = 0.08 + ((note_txt.count("\n") + 1) * NOTE_SIZE * line + 0.06 if note_txt else 0.0)
+    y = 1 - 0.12 / height
+    fig.text(0.14 / width, y, title_txt, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold",
+             color="#111111", linespacing=1.25)
+    y -= (title_txt.count("\n") + 1) * TITLE_SIZE * line / height + 0.04 / height
+    if sub_txt:
+        fig.text(0.14 / width, y, sub_txt, ha="left", va="top", fontsize=SUBTITLE_SIZE, color="#333333",
+                 linespacing=1.25)
+    if note_txt:
+        fig.text(0.14 / width, 0.06 / height, note_txt, ha="left", va="bottom", fontsize=NOTE_SIZE,
+                 color=TEXT_GREY, linespacing=1.25)
+    fig.get_layout_engine().set(rect=(0.0, bottom_in / height, 1.0, 1.0 - top_in / height))
+
+
+def source_note(replications: int | None = None, extra: str | None = None, ci: bool = True) -> str:
+    """``Simulation, N replications, 95% CI`` plus what else the reader needs."""
+    parts = ["Source: simulation (hotline-sim)"]
+    if replications:
+        parts.append(f"{replications} replications")
+    if ci:
+        parts.append("bars and bands = 95% CI")
+    text = ", ".join(parts)
+    return f"{text}. {extra}" if extra else text + "."
+
+
+def save(fig: Figure, out_dir: Path, name: str) -> Path:
+    """Write ``out_dir/<name>.png`` (150 dpi) and ``.svg`` (text as paths); return the PNG."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = out_dir / f"{name}.png"
+    with style():
+        fig.savefig(png, dpi=DPI)
+        fig.savefig(out_dir / f"{name}.svg")
+    return png

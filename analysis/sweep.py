@@ -1,0 +1,111 @@
+"""Sweeps: collect every job of a Hydra multirun into one tidy table, plus charts.
+
+A sweep directory (``multirun/<sweep_name>/``) holds one sub-directory per job, each a
+normal run directory (``summary.json``, tables, ``.hydra/overrides.yaml``). The
+aggregation reads them all and writes ``sweep_summary.csv``: one row per job x KPI,
+with the swept values as columns, so a researcher can filter and plot without
+re-running anything. It runs automatically at the end of a multirun (the Hydra
+callback :class:`AggregateSweep`, registered in ``conf/config.yaml``) and can be re-run
+on an existing sweep directory:
+
+    python -m analysis.sweep multirun/<sweep_name>
+
+Re-running it on the same directory gives the same table (jobs are sorted by name).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from analysis.io import write_csv_atomic
+from analysis.summary import SUMMARY_FILE
+
+SWEEP_FILE = "sweep_summary.csv"
+log = logging.getLogger(__name__)
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Finished jobs of a sweep (those with a summary), in a stable order."""
+    return sorted(p.parent for p in Path(sweep_dir).glob(f"*/{SUMMARY_FILE}"))
+
+
+def swept_values(job_dir: Path) -> dict[str, str]:
+    """The command-line overrides of a job (``key=value``), as a mapping."""
+    path = job_dir / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
+    out = {}
+    for item in overrides or []:
+        key, _, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if not key.startswith("hydra.") and key not in ("sweep_name", "executor"):
+            out[key] = value
+    return out
+
+
+def aggregate(sweep_dir: Path) -> tuple[list[str], list[list]]:
+    """The tidy table of a sweep: header and rows (job x KPI)."""
+    jobs = job_dirs(sweep_dir)
+    values = {job: swept_values(job) for job in jobs}
+    keys = sorted({k for v in values.values() for k in v})
+    header = ["job", *keys, "metric", "mean", "ci_low", "ci_high", "n_replications"]
+    rows = []
+    for job in jobs:
+        summary = json.loads((job / SUMMARY_FILE).read_text(encoding="utf-8"))
+        for metric, m in summary["metrics"].items():
+            rows.append([job.name, *(values[job].get(k, "") for k in keys), metric, m["mean"], m["ci_low"],
+                         m["ci_high"], summary["replications"]])
+    return header, rows
+
+
+def write_sweep(sweep_dir: Path) -> Path:
+    """Aggregate a sweep directory into ``sweep_summary.csv`` (atomically) and its
+    charts (``charts/`` of the sweep directory, when the chart module is present)."""
+    sweep_dir = Path(sweep_dir)
+    header, rows = aggregate(sweep_dir)
+    out = sweep_dir / SWEEP_FILE
+    write_csv_atomic(out, header, rows)
+    try:
+        from analysis.charts import make_sweep_charts
+    except ImportError:  # charts are optional for the table
+        log.info("no chart module; sweep charts skipped")
+    else:
+        make_sweep_charts([dict(zip(header, r)) for r in rows], sweep_dir / "charts")
+    n_jobs = len({r[0] for r in rows})
+    log.info("sweep %s: %d jobs aggregated into %s", sweep_dir, n_jobs, out)
+    return out
+
+
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover - hydra is a dependency
+    Callback = object
+
+
+class AggregateSweep(Callback):
+    """Hydra callback: aggregate the sweep when a multirun ends."""
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if sweep_dir.is_dir():
+            path = write_sweep(sweep_dir)
+            print(f"sweep table: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Aggregate a finished (or partial) sweep directory.")
+    parser.add_argument("sweep_dir", type=Path)
+    args = parser.parse_args(argv)
+    if not job_dirs(args.sweep_dir):
+        print(f"sweep: no finished job (no */{SUMMARY_FILE}) in {args.sweep_dir}", file=sys.stderr)
+        return 2
+    print(f"sweep table: {write_sweep(args.sweep_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
