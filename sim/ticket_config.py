@@ -69,6 +69,7 @@ class StreetsConfig:
     sign_time: Distribution
     response_threshold_min: float
     urgency: tuple[UrgencyClass, ...]
+    urgency_by_category: dict[str, int]  # category -> index of the urgency class it always gets
     processing: dict[str, Distribution]  # by category, with "default"
     resolve_prob: dict[str, float]  # by category, with "default"
 
@@ -209,8 +210,8 @@ def _dispatch(raw: dict) -> DispatchConfig:
 
 def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
     s = "streets"
-    check_keys(raw, {"capacity", "sign_time", "response_threshold_h", "urgency", "processing",
-                     "resolve_prob"}, s)
+    check_keys(raw, {"capacity", "sign_time", "response_threshold_h", "urgency", "urgency_by_category",
+                     "processing", "resolve_prob"}, s)
     cap = raw.get("capacity")
     if not isinstance(cap, dict):
         raise ConfigError(f"{s}.capacity", cap, "a mapping")
@@ -224,7 +225,8 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
         sign_time=parse_distribution(raw.get("sign_time"), f"{s}.sign_time"),
         response_threshold_min=number(raw.get("response_threshold_h"), f"{s}.response_threshold_h",
                                       lo=0, lo_open=True) * 60,
-        urgency=_urgency(raw.get("urgency"), f"{s}.urgency"),
+        urgency=(urgency := _urgency(raw.get("urgency"), f"{s}.urgency")),
+        urgency_by_category=_urgency_by_category(raw.get("urgency_by_category") or {}, categories, urgency),
         processing=_by_category(raw.get("processing"), f"{s}.processing", categories,
                                 lambda v, k: parse_distribution(v, k)),
         resolve_prob=_by_category(raw.get("resolve_prob"), f"{s}.resolve_prob", categories,
@@ -252,6 +254,21 @@ def _urgency(raw, key: str) -> tuple[UrgencyClass, ...]:
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise ConfigError(f"{key} shares", round(total, 6), "shares that sum to 1")
     return tuple(classes)
+
+
+def _urgency_by_category(raw, categories: tuple[str, ...], urgency: tuple[UrgencyClass, ...]) -> dict[str, int]:
+    key = "streets.urgency_by_category"
+    if not isinstance(raw, dict):
+        raise ConfigError(key, raw, "a mapping {category: urgency class}")
+    names = [u.name for u in urgency]
+    out = {}
+    for cat, cls in raw.items():
+        if cat not in categories:
+            raise ConfigError(f"{key}.{cat}", cls, "a category of arrivals.category_mix: " + ", ".join(categories))
+        if cls not in names:
+            raise ConfigError(f"{key}.{cat}", cls, "an urgency class: " + ", ".join(names))
+        out[cat] = names.index(cls)
+    return out
 
 
 def _boolean(value, key: str) -> bool:

@@ -79,6 +79,8 @@ class TicketDraws:
         dest = np.where(to_street, rng.choice(city.n_streets, size=n, p=city.street_weight), DEPARTMENT)
         shares = np.array([u.share for u in t.streets.urgency])
         urgency = rng.choice(len(shares), size=n, p=shares / shares.sum()).astype(np.int8)
+        for name, cls in t.streets.urgency_by_category.items():  # e.g. heating -> 24 h
+            urgency[category == names.index(name)] = cls
         scale = np.array([u.processing_scale for u in t.streets.urgency])[urgency]
         processing = np.empty(n)
         for k, name in enumerate(names):
