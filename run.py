@@ -70,7 +70,8 @@ def main(cfg: DictConfig) -> None:
     }
     summary = summarise(scenario, meta, per_rep)
     urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
-    write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency)
+    basic_weight = sim_cfg.tickets.survey.basic_satisfied_weight if sim_cfg.tickets else 1.0
+    write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency, basic_weight)
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))

@@ -71,6 +71,14 @@ NOTE_SIZE = 7.5
 _font_state: dict = {}
 
 
+class _NoBoldCjkWarning(logging.Filter):
+    """The CJK font has one weight; matplotlib's note that bold Chinese is drawn in
+    the regular weight is expected, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Failed to find font weight" not in record.getMessage()
+
+
 def cjk_font_path() -> Path | None:
     """Path of the Noto Sans CJK file from the font package, or None if not installed."""
     try:
@@ -93,6 +101,7 @@ def ensure_fonts() -> str | None:
                     "(pip install cvttf-notosanscjk-regular); charts will show Chinese as boxes")
     else:
         font_manager.fontManager.addfont(str(path))
+        logging.getLogger("matplotlib.font_manager").addFilter(_NoBoldCjkWarning())
         family = font_manager.FontProperties(fname=str(path)).get_name()
     _font_state["family"] = family
     _font_state["path"] = path
@@ -186,29 +195,46 @@ def new_figure(height: float = 4.6, width: float = WIDTH_IN, **subplots) -> tupl
     return fig, fig.subplots(**subplots)
 
 
-def finish(fig: Figure, title: str, subtitle: str | None = None, note: str | None = None) -> None:
-    """Title (the finding), Chinese subtitle and source note; reserves room for them."""
+def finish(fig: Figure, title: str, subtitle: str | None = None, note: str | None = None,
+           legend: tuple[list, list] | None = None, legend_cols: int = 3) -> None:
+    """Title (the finding), Chinese subtitle, an optional figure legend (handles,
+    labels) under them, and the source note at the bottom; reserves room for all."""
+    with style():
+        _finish(fig, title, subtitle, note, legend, legend_cols)
+
+
+def _finish(fig: Figure, title: str, subtitle: str | None, note: str | None, legend, legend_cols: int) -> None:
     width, height = fig.get_size_inches()
+    left = 0.14 / width
     title_txt = wrap(title, width - 0.3, TITLE_SIZE)
     sub_txt = wrap(subtitle, width - 0.3, SUBTITLE_SIZE) if subtitle else ""
     note_txt = wrap(note, width - 0.3, NOTE_SIZE) if note else ""
     line = 1.32 / 72  # inches per point of line height
-    top_in = 0.12 + title_txt.count("\n") * TITLE_SIZE * line + TITLE_SIZE * line
-    if sub_txt:
-        top_in += 0.04 + (sub_txt.count("\n") + 1) * SUBTITLE_SIZE * line
-    top_in += 0.12
-    bottom_in = 0.08 + ((note_txt.count("\n") + 1) * NOTE_SIZE * line + 0.06 if note_txt else 0.0)
-    y = 1 - 0.12 / height
-    fig.text(0.14 / width, y, title_txt, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold",
+    title_h = (title_txt.count("\n") + 1) * TITLE_SIZE * line
+    sub_h = (sub_txt.count("\n") + 1) * SUBTITLE_SIZE * line + 0.04 if sub_txt else 0.0
+    y_in = 0.12
+    fig.text(left, 1 - y_in / height, title_txt, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold",
              color="#111111", linespacing=1.25)
-    y -= (title_txt.count("\n") + 1) * TITLE_SIZE * line / height + 0.04 / height
+    y_in += title_h + 0.04
     if sub_txt:
-        fig.text(0.14 / width, y, sub_txt, ha="left", va="top", fontsize=SUBTITLE_SIZE, color="#333333",
+        fig.text(left, 1 - y_in / height, sub_txt, ha="left", va="top", fontsize=SUBTITLE_SIZE, color="#333333",
                  linespacing=1.25)
+        y_in += sub_h
+    if legend is not None and legend[0]:
+        handles, labels = legend
+        rows = -(-len(handles) // legend_cols)
+        leg = fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(left - 0.01, 1 - (y_in + 0.02) / height),
+                         bbox_transform=fig.transFigure, ncols=legend_cols, fontsize=BASE_SIZE - 0.5,
+                         borderaxespad=0, handlelength=1.8, columnspacing=1.6)
+        leg.set_in_layout(False)
+        y_in += 0.06 + rows * (BASE_SIZE - 0.5) * 1.75 / 72
+    top_in = y_in + 0.14
+    bottom_in = 0.08 + ((note_txt.count("\n") + 1) * NOTE_SIZE * line + 0.06 if note_txt else 0.0)
     if note_txt:
-        fig.text(0.14 / width, 0.06 / height, note_txt, ha="left", va="bottom", fontsize=NOTE_SIZE,
+        fig.text(left, 0.06 / height, note_txt, ha="left", va="bottom", fontsize=NOTE_SIZE,
                  color=TEXT_GREY, linespacing=1.25)
-    fig.get_layout_engine().set(rect=(0.0, bottom_in / height, 1.0, 1.0 - top_in / height))
+    # rect is (left, bottom, width, height) in figure fractions
+    fig.get_layout_engine().set(rect=(0.0, bottom_in / height, 1.0, 1.0 - (top_in + bottom_in) / height))
 
 
 def source_note(replications: int | None = None, extra: str | None = None, ci: bool = True) -> str:

@@ -77,3 +77,65 @@ def ranking_rows(tables: list[dict], city: City) -> list[list]:
 def _num(x):
     x = float(x)
     return x if np.isfinite(x) else None
+
+
+ROBUSTNESS_COLUMNS = ("month", "source", "unit", "district", "street", "street_zh", "nominal_rank", "median_rank",
+                      "rank_p05", "rank_p95", "p_top_n", "p_bottom_n", "share_ranked")
+FUNNEL_COLUMNS = ("month", "rate", "unit", "district", "street", "street_zh", "value", "n", "p0", "lo95", "hi95",
+                  "lo998", "hi998", "flag")
+COUNT_COLUMNS = ("signed_on_time", "responded_known", "surveyed", "resolved", "satisfied", "basically_satisfied")
+
+
+def street_counts(per_rep: list[dict], rep: int, month: str) -> dict[str, np.ndarray]:
+    """One month's street counts of one replication, indexed by street id."""
+    table = per_rep[rep]["monthly"]["streets"]
+    rows = np.asarray(table["month"]) == month
+    order = np.argsort(table["unit"][rows])
+    return {c: np.asarray(table[c][rows])[order] for c in COUNT_COLUMNS}
+
+
+def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg: RankingConfig,
+                       basic_weight: float) -> tuple[list[list], list[list], dict]:
+    """Rank robustness and funnel data of every month, for replication 0's league table
+    (the one the city would publish), with the other replications as simulation noise.
+
+    Returns (robustness rows, funnel rows, summary {month: {"sources": overall stats,
+    "effective_weights": ...}})."""
+    from analysis.funnel import funnel_table
+    from analysis.robustness import effective_weights, rank_distributions, rates_from_counts
+
+    names = _street_names(city)
+    rob_rows, funnel_rows, summary = [], [], {}
+    months = sorted({t["month"] for t in tables if t["level"] == "streets"})
+    for month in months:
+        counts = street_counts(per_rep, 0, month)
+        by_rep = [t for t in tables if t["level"] == "streets" and t["month"] == month]
+        rep_ranks = np.column_stack([t["rank"][np.argsort(t["unit"])] for t in by_rep]) if len(by_rep) > 1 else None
+        result = rank_distributions(counts, basic_weight, cfg.weights, cfg.robustness, cfg.min_surveys,
+                                    cfg.advanced_n, cfg.rectification_n, rep_ranks)
+        u = result.units
+        for i in range(len(u["unit"])):
+            unit = int(u["unit"][i])
+            rob_rows.append([month, str(u["source"][i]), unit, *names[unit], int(u["nominal_rank"][i]) or None,
+                             *(_num(u[c][i]) for c in ROBUSTNESS_COLUMNS[7:])])
+        rates = rates_from_counts(counts, basic_weight)
+        eligible = result.nominal_ranks > 0
+        eff = effective_weights(rates, cfg.weights, eligible)
+        summary[month] = {"sources": result.overall,
+                          "effective_weights": {str(r): {"nominal": float(nw), "first_order": float(fo),
+                                                         "first_order_normalised": float(fn)}
+                                                for r, nw, fo, fn in zip(eff["rate"], eff["nominal_weight"],
+                                                                         eff["first_order"],
+                                                                         eff["first_order_normalised"])}}
+        f = funnel_table(counts, basic_weight)
+        for i in range(len(f["unit"])):
+            unit = int(f["unit"][i])
+            funnel_rows.append([month, str(f["rate"][i]), unit, *names[unit],
+                                *(_num(f[c][i]) for c in ("value", "n", "p0", "lo95", "hi95", "lo998", "hi998")),
+                                str(f["flag"][i])])
+    return rob_rows, funnel_rows, summary
+
+
+def _street_names(city: City) -> list[tuple[str, str, str]]:
+    return [(city.district_names[int(city.street_district[s])], city.street_names[s], city.street_zh[s])
+            for s in range(city.n_streets)]

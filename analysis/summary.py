@@ -8,7 +8,8 @@ from pathlib import Path
 
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
-from analysis.league import RANKING_COLUMNS, league_tables, ranking_rows
+from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_tables, ranking_rows,
+                             robustness_outputs)
 from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stats import mean_ci
 from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, TICKET_KPIS
@@ -18,6 +19,8 @@ HOURLY_FILE = "hourly.csv"
 STREETS_MONTHLY_FILE = "streets_monthly.csv"
 DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
 RANKINGS_FILE = "rankings.csv"
+ROBUSTNESS_FILE = "robustness.csv"
+FUNNEL_FILE = "funnel.csv"
 LEAD_TIMES_FILE = "lead_times.csv"
 
 #: How the CLI shows each KPI: (label, format, scale).
@@ -128,8 +131,19 @@ def lead_time_rows(per_rep: list[dict], urgency_names: list[str]) -> list[list]:
     return rows
 
 
+def _json_safe(obj):
+    """Nested dicts of numbers -> plain floats/ints, NaN -> None."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (int, float)) or hasattr(obj, "item"):
+        return _clean(obj)
+    return obj
+
+
 def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None,
-                  urgency_names: list[str] | None = None) -> list[Path]:
+                  urgency_names: list[str] | None = None, basic_weight: float = 1.0) -> list[Path]:
     """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street
     and district tables and the league tables, each atomically; return their paths."""
     out_dir = Path(out_dir)
@@ -140,6 +154,12 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
         written.append(out_dir / RANKINGS_FILE)
         summary["ranking"] = {"weights": dict(zip(WEIGHT_KEYS, rank_cfg.weights)),
                               "min_surveys": rank_cfg.min_surveys}
+        if rank_cfg.robustness.enabled:
+            rob_rows, funnel_rows, rob_summary = robustness_outputs(per_rep, tables, city, rank_cfg, basic_weight)
+            write_csv_atomic(out_dir / ROBUSTNESS_FILE, list(ROBUSTNESS_COLUMNS), rob_rows)
+            write_csv_atomic(out_dir / FUNNEL_FILE, list(FUNNEL_COLUMNS), funnel_rows)
+            written += [out_dir / ROBUSTNESS_FILE, out_dir / FUNNEL_FILE]
+            summary["ranking"]["robustness"] = _json_safe(rob_summary)
     write_json_atomic(out_dir / SUMMARY_FILE, summary)
     write_csv_atomic(out_dir / HOURLY_FILE, ["hour", "metric", "mean", "ci_low", "ci_high"], hourly_rows(per_rep))
     written += [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]

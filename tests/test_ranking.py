@@ -145,3 +145,14 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
         assert not any(r["is_advanced"] == r["is_rectification"] == "True" for r in streets)
         assert count["governance"] == 34
         assert count["improving"] == (0 if month == "2019-06" else min(10, len(ranked)))
+    rob = list(csv.DictReader((out / "robustness.csv").open(encoding="utf-8")))
+    assert {r["source"] for r in rob} == {"weights_dirichlet", "weights_simplex", "sampling"}  # 1 replication
+    for r in rob:
+        if r["nominal_rank"] and r["median_rank"]:
+            assert float(r["rank_p05"]) <= float(r["median_rank"]) <= float(r["rank_p95"])
+    funnel = list(csv.DictReader((out / "funnel.csv").open(encoding="utf-8")))
+    assert {r["rate"] for r in funnel} == {"response_rate", "resolution_rate", "satisfaction_rate"}
+    import json
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    eff = summary["ranking"]["robustness"]["2019-06"]["effective_weights"]
+    assert abs(sum(v["first_order_normalised"] for v in eff.values()) - 1) < 1e-9
