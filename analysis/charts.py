@@ -1042,7 +1042,7 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
     counts = [sum(i["unit"] == u for i in items) for u in units]
     with cs.style():
         fig = Figure(figsize=(9.0, 1.9 + 0.36 * len(items) + 0.6 * len(units)), layout="constrained")
-        gs = fig.add_gridspec(len(units), 2, width_ratios=[2.4, 1.0], height_ratios=counts)
+        gs = fig.add_gridspec(len(units), 2, width_ratios=[2.2, 1.25], height_ratios=counts)
         for k, u in enumerate(units):
             ax = fig.add_subplot(gs[k, 0])
             tab = fig.add_subplot(gs[k, 1], sharey=ax)
@@ -1063,15 +1063,15 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
             small = cs.BASE_SIZE - 1
             if k == 0:
                 tab.text(0.0, -0.6, "B − A [95% CI]", fontsize=small - 0.5, color=cs.TEXT_GREY, va="bottom")
-                tab.text(0.62, -0.6, "A → B", fontsize=small - 0.5, color=cs.TEXT_GREY, va="bottom")
+                tab.text(0.6, -0.6, "A → B", fontsize=small - 0.5, color=cs.TEXT_GREY, va="bottom")
             for yi, i in zip(yy, sel):
                 dec = _dec(max(abs(i["d"]), abs(i["hi"] - i["lo"]) / 2 if math.isfinite(i["lo"]) else 0))
                 txt = f"{i['d']:+.{dec}f} {_ci(i['lo'], i['hi'], dec)}".replace("-", "−")
                 tab.text(0.0, yi, txt, va="center", fontsize=small, color=i["colour"] if i["sig"] else cs.TEXT_GREY)
                 lv = i["level_unit"]
-                ad = 1 if lv == "%" else _dec(max(abs(i["a"]), abs(i["b"])))
+                ad = 1 if lv == "%" else _dec(min(abs(i["a"]), abs(i["b"])))
                 unit_txt = "%" if lv == "%" else f" {lv}"
-                tab.text(0.62, yi, f"{i['a']:,.{ad}f} → {i['b']:,.{ad}f}{unit_txt}", va="center", fontsize=small,
+                tab.text(0.6, yi, f"{i['a']:,.{ad}f} → {i['b']:,.{ad}f}{unit_txt}", va="center", fontsize=small,
                          color=cs.TEXT_GREY)
             en, zh, unit_txt = DIFF_AXIS.get(u, ("Difference", "差值", u))
             ax.set_xlabel(cs.label(f"{en} B − A", zh, unit_txt), fontsize=cs.BASE_SIZE - 0.5)
