@@ -55,7 +55,12 @@ def main(cfg: DictConfig) -> None:
         print(f"\r  [{bar:<20}] replication {done}/{total}, {done * sim_cfg.horizon_days / elapsed:.0f} "
               f"simulated days/s ({elapsed:.0f} s)", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    per_rep = run_experiment(sim_cfg, partial(reduce_replication, cfg=sim_cfg), on_done=progress, executor=executor)
+    try:
+        per_rep = run_experiment(sim_cfg, partial(reduce_replication, cfg=sim_cfg), on_done=progress,
+                                 executor=executor)
+    except OSError as err:  # e.g. a dask scheduler that cannot be reached
+        print(f"executor error ({executor.kind}): {err}".splitlines()[0], file=sys.stderr)
+        sys.exit(3)
     meta = {
         "description": cfg.get("description", ""),
         "seed": sim_cfg.seed,

@@ -23,7 +23,9 @@ order. ``reduce`` must be picklable for ``local`` and ``dask`` (a top-level func
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -144,22 +146,37 @@ def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Execu
         raise ConfigError("executor.kind", "dask", f"serial or local here: {DASK_MISSING}") from None
     n = cfg.replications
     cluster = None
-    if executor.address is None:
-        cluster = LocalCluster(n_workers=min(executor.workers or all_cores(), n), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+    with contextlib.ExitStack() as stack:
+        if executor.address is None:
+            stack.enter_context(_quiet_logger("distributed", logging.WARNING))
+            # on loopback only; no dashboard, its HTTP port free (not a fixed 8787)
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=min(executor.workers or all_cores(), n), threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}))
+        client = stack.enter_context(Client(executor.address or cluster))
+        futures = [client.submit(replicate, cfg, rep, reduce, pure=False) for rep in range(n)]
+        index = {fut.key: rep for rep, fut in enumerate(futures)}
+        results: list = [None] * n
+        try:
+            for done, fut in enumerate(dask_as_completed(futures), start=1):
+                results[index[fut.key]] = fut.result()
+                on_done(done, n)
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return results
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str, level: int):
+    """Raise a logger's level for a while. A LocalCluster's start and stop log some 40
+    INFO lines (and a harmless traceback) that Hydra's root handler would print into
+    every run; LocalCluster's own ``silence_logs`` only reaches dask's handlers."""
+    logger = logging.getLogger(name)
+    old = logger.level
+    if logger.getEffectiveLevel() < level:
+        logger.setLevel(level)
     try:
-        with Client(executor.address or cluster) as client:
-            futures = [client.submit(replicate, cfg, rep, reduce, pure=False) for rep in range(n)]
-            index = {fut.key: rep for rep, fut in enumerate(futures)}
-            results: list = [None] * n
-            try:
-                for done, fut in enumerate(dask_as_completed(futures), start=1):
-                    results[index[fut.key]] = fut.result()
-                    on_done(done, n)
-            except BaseException:
-                client.cancel(futures)
-                raise
-            return results
+        yield
     finally:
-        if cluster is not None:
-            cluster.close()
+        logger.setLevel(old)
