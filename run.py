@@ -19,7 +19,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from analysis.kpi import reduce_replication
+from analysis.charts import make_run_charts
 from analysis.ranking import build_ranking_config
+from analysis.report import write_report
 from analysis.summary import (already_done, config_fingerprint, format_league, format_table, mark_done, summarise,
                               write_outputs)
 from sim.config import build_config
@@ -80,6 +82,9 @@ def main(cfg: DictConfig) -> None:
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))
+    if sim_cfg.tickets is not None:
+        make_run_charts(out_dir)
+    print(f"report: {write_report(out_dir)}")
     mark_done(out_dir, fingerprint)
     print(f"\noutputs: {out_dir}")
 

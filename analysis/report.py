@@ -16,18 +16,31 @@ Charts are embedded as base64 PNG, the CSS is inline, there is no script, no web
 and no reference to any URL (fonts are the reader's own: a system font stack with the
 usual Chinese fonts). Every text is HTML-escaped. Files are written atomically.
 
-Chart headings and captions: from ``charts/captions.json`` (``{name: {"title",
-"caption"}}``) if the chart module writes one, else from the PNG's own ``Title`` /
-``Description`` text chunks (matplotlib ``savefig(..., metadata=...)``), else from the
-chart's file name (a caption chosen by keywords such as ``hourly``, ``funnel``).
+Charts: every ``charts/*.png``, in the order of ``charts/captions.json`` (written by
+:mod:`analysis.charts`: ``{name: {"title", "title_zh", "caption"}, "_skipped": {name:
+reason}}``), each under a short heading (known chart names, else the file name) with
+its caption; the finding (``title``, already drawn in the image) goes into the alt
+text. Without ``captions.json`` the PNG's ``Title`` / ``Description`` text chunks are
+used, else a caption chosen by keywords of the file name. No chart: a note, not an
+error.
+
+Robustness: ``summary.json["ranking"]["robustness"]`` as written by
+:func:`analysis.league.robustness_outputs` (``{month: {"sources": {source: stats},
+"effective_weights": {rate: {...}}}}``); the month of the league table is shown, the
+other months in brief.
 
 Assumptions table: the config files are found from ``.hydra/hydra.yaml`` (the group
-choices and the config directory); values are the run's (``.hydra/config.yaml``),
-comments are the repository's. A comment belongs to the key on its line, to comment
-lines that continue it (indented deeper than the next key), and a comment block right
-above a key belongs to that key; a file's opening comment that explains the tags
-themselves belongs to no key. Only keys whose comment carries a ``[pub...]`` or
-``[assume...]`` tag are listed.
+choices and the config directory) and read in Hydra's merge order; values are the
+run's (``.hydra/config.yaml``), comments are the repository's. A comment belongs to
+the key on its line, together with comment-only lines that continue it (indented
+deeper than the next key); a comment block right above a key belongs to that key
+(unless the key has a comment of its own and the block carries no tag); an inline
+comment whose sentence runs on (the one above ends in ``;`` ``:`` ``,`` or a word like
+"the", or it starts with "(") joins the key above it; a file's opening comment that
+explains the tags themselves belongs to no key. Only keys whose comment carries a
+``[pub...]`` or ``[assume...]`` tag are listed, with a flag when the command line or a
+later file set the value; the named data files (``scenarios/``) a run uses add their
+``source`` line.
 """
 from __future__ import annotations
 
@@ -129,7 +142,7 @@ CHART_KEYWORDS = (
     ("hour", "The day hour by hour: calls, waiting and agents on duty (bands = 95% CI)."),
     ("intraday", "The day hour by hour: calls, waiting and agents on duty (bands = 95% CI)."),
     ("lead", "How long tickets take to close, by urgency class, against their time limits."),
-    ("deadline", "Deadline compliance by urgency class."),
+    ("deadline", "Deadline compliance with its 95% CI."),
     ("district", "The districts side by side."),
     ("rate", "The three rates (响应率, 解决率, 满意率) with 95% CIs."),
     ("kpi", "Headline KPIs with 95% CIs."),
@@ -151,6 +164,7 @@ body { margin: 0; color: var(--ink); background: #fff;
              "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB",
              "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif; }
 main { max-width: 980px; margin: 0 auto; padding: 28px 28px 40px; }
+main.wide { max-width: 1220px; }
 header.top { border-bottom: 3px solid var(--accent); padding-bottom: 12px; margin-bottom: 8px; }
 .kicker { color: var(--accent); font-weight: 600; letter-spacing: .04em; text-transform: uppercase;
           font-size: 12px; margin: 0; }
@@ -162,7 +176,13 @@ p { margin: 8px 0; }
 .muted, .note { color: var(--muted); }
 .note { font-size: 13.5px; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", monospace;
-       font-size: 13px; background: var(--band); padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }
+       font-size: 13px; background: var(--band); padding: 1px 4px; border-radius: 3px; overflow-wrap: break-word; }
+table.sweep { font-size: 14px; }
+table.sweep thead th { font-size: 14px; color: var(--ink); }
+table.sweep thead th[scope=row] { color: var(--muted); font-weight: 400; }
+table.sweep thead tr:last-child th { border-bottom: 2px solid #9aa0a6; }
+table.sweep thead tr:not(:last-child) th { border-bottom: none; }
+table.sweep tr.links td { font-size: 13px; }
 pre { background: var(--band); padding: 10px 12px; border-radius: 4px; overflow-x: auto; white-space: pre-wrap;
       overflow-wrap: anywhere; }
 pre code { background: none; padding: 0; }
@@ -176,6 +196,7 @@ dl.facts dd { margin: 0; }
 .card { border: 1px solid var(--rule); border-radius: 6px; padding: 10px 12px; background: #fff; }
 .card .k { font-size: 12.5px; color: var(--muted); line-height: 1.3; }
 .card .v { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; margin-top: 2px; }
+.card .k .zh { display: block; color: var(--ink); font-size: 13.5px; }
 .card .ci { font-size: 12px; color: var(--muted); font-variant-numeric: tabular-nums; }
 .table-wrap { overflow-x: auto; margin: 8px 0 4px; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
@@ -188,12 +209,19 @@ tr.gap td { text-align: center; color: var(--muted); background: #fff; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.ci { color: var(--muted); white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.meaning { color: var(--muted); font-size: 13px; }
-td.key { white-space: nowrap; }
-td.val { max-width: 230px; overflow-wrap: anywhere; }
+table.fixed { table-layout: fixed; }
+table.fixed td { overflow-wrap: break-word; }
+table.fixed code { background: none; padding: 0; }
+td.name { white-space: nowrap; }
+td.val code { font-size: 12.5px; }
+td.classes { min-width: 170px; }
+table.league { font-size: 13.5px; }
+table.league th, table.league td { padding: 5px 6px; }
+table.league .cls { font-size: 11.5px; }
 td.comment { font-size: 13px; }
 .small { display: block; font-size: 12px; color: var(--muted); }
 .tag { display: inline-block; font-size: 11.5px; line-height: 1.35; padding: 1px 6px; border-radius: 9px;
-       margin: 1px 2px 1px 0; white-space: nowrap; }
+       margin: 1px 2px 1px 0; }
 .tag.pub { color: var(--pub); background: var(--pub-bg); }
 .tag.assume { color: var(--assume); background: var(--assume-bg); }
 .cls { display: inline-block; font-size: 12px; padding: 0 6px; border-radius: 9px; margin: 1px 2px 1px 0;
@@ -291,21 +319,43 @@ def _fmt_kpi(name: str, m: dict | None) -> tuple[str, str]:
     value = f"{_fmt(m['mean'], fmt, scale)}{sep}{unit}"
     if m.get("ci_low") is None or m.get("ci_high") is None:
         return value, "(one replication: no CI)"
-    return value, f"{_fmt(m['ci_low'], fmt, scale)} – {_fmt(m['ci_high'], fmt, scale)}"
+    return value, f"{_fmt(m['ci_low'], fmt, scale)}–{_fmt(m['ci_high'], fmt, scale)}{'%' if unit == '%' else ''}"
 
 
 def _fmt_value(value, limit: int = 160) -> str:
     """A config value as compact YAML flow text."""
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, (int, float, str)):
-        text = str(value)
-    else:
-        text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True,
-                              width=10 ** 6).strip()
+    text = _flow(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+_DIST_UNITS = (("mean_min", "min"), ("mean_h", "h"), ("mean_s", "s"), ("mean_days", "days"))
+
+
+def _flow(value) -> str:
+    """Compact YAML-like flow text; a distribution ``{dist: lognormal, mean_h: 48, cv: 1.0}``
+    reads ``lognormal(mean 48 h, cv 1.0)``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        if isinstance(value.get("dist"), str) and set(value) <= {"dist", "cv"} | {k for k, _ in _DIST_UNITS}:
+            args = [f"mean {_flow(value[k])} {u}" for k, u in _DIST_UNITS if k in value]
+            args += [f"cv {_flow(value['cv'])}"] if "cv" in value else []
+            return f"{value['dist']}({', '.join(args)})" if args else str(value["dist"])
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return str(value)
+
+
+def _fmt_value_lines(value, width: int = 70, max_lines: int = 14) -> str:
+    """Like :func:`_fmt_value`, but a long mapping one entry per line ("\n")."""
+    text = _fmt_value(value, 10 ** 6)
+    if not isinstance(value, dict) or len(text) <= width:
+        return _fmt_value(value)
+    lines = [f"{k}: {_fmt_value(v, 110)}" for k, v in value.items()]
+    return "\n".join(lines[:max_lines] + (["…"] if len(lines) > max_lines else []))
 
 
 def _pct(x, digits: int = 0) -> str:
@@ -333,11 +383,12 @@ def _table(head: list[str], rows: list[str], caption: str | None = None, num_col
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
-def _page(title: str, body: str) -> bytes:
+def _page(title: str, body: str, wide: bool = False) -> bytes:
+    main_cls = ' class="wide"' if wide else ""
     doc = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
            f'<meta name="generator" content="{esc(PACKAGE)} {esc(_version())}">\n'
-           f'<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n'
+           f'<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main{main_cls}>\n{body}\n</main>\n'
            f'</body>\n</html>\n')
     return doc.encode("utf-8")
 
@@ -382,7 +433,12 @@ def _period(summary: dict) -> dict:
 
 
 def _date(d: dt.datetime) -> str:
-    return d.strftime("%-d %B %Y") + ("" if d.time() == dt.time(0) else d.strftime(" %H:%M"))
+    text = f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}"  # English whatever the locale
+    return text + ("" if d.time() == dt.time(0) else f" {d:%H:%M}")
+
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
 
 
 def _last_day(end: dt.datetime) -> dt.datetime:
@@ -549,6 +605,10 @@ def config_files(run_dir: Path) -> list[tuple[Path, str]]:
     return files
 
 
+#: Config groups of the ticket side (unused when ``dispatch`` is null).
+TICKET_GROUPS = ("tickets", "ranking")
+
+
 def assumption_rows(run_dir: Path) -> list[dict]:
     """Every parameter of the run's config files whose comment carries a [pub] or
     [assume] tag: ``key, value, tags, comment, file, flags`` (flags: overridden on the
@@ -559,6 +619,8 @@ def assumption_rows(run_dir: Path) -> list[dict]:
     over_keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o]
     parsed = []
     for path, group in config_files(run_dir):
+        if group in TICKET_GROUPS and cfg.get("dispatch") is None and "dispatch" in cfg:
+            continue  # dispatch=none: the ticket side is not simulated, its parameters are unused
         package, keys = parse_commented_yaml(path)
         prefix = "" if package == "_global_" or (group == "" and package is None) else (package or group)
         parsed.append((path, [(f"{prefix}.{k}" if prefix else k, c) for k, c in keys]))
@@ -581,8 +643,18 @@ def assumption_rows(run_dir: Path) -> list[dict]:
                 flags.append("set on the command line")
             if key.startswith("dispatch.district_desk") and _get(cfg, "dispatch.policy") != "two_level":
                 flags.append("not used by this policy (two_level only)")
-            rows.append({"key": key, "value": _fmt_value(_get(cfg, key, "—")), "tags": _tags(comment),
+            rows.append({"key": key, "value": _get(cfg, key, "—"), "tags": _tags(comment),
                          "comment": comment, "file": _rel(path, conf), "flags": flags})
+    listed = {r["key"] for r in rows}
+    for r in rows:  # a section shows the entries that have no row of their own
+        v = r["value"]
+        if isinstance(v, dict) and any(f"{r['key']}.{k}" in listed for k in v):
+            rest = {k: x for k, x in v.items() if f"{r['key']}.{k}" not in listed}
+            shown = [k for k in v if k not in rest]
+            r["value"] = (_fmt_value_lines(rest, width=0) + f"\n({', '.join(shown)}: own rows below)" if rest
+                          else "(a section: its entries are in the rows below)")
+        else:
+            r["value"] = _fmt_value_lines(v)
     rows += _named_data_rows(cfg, conf.parent / "scenarios")
     return rows
 
@@ -615,13 +687,15 @@ def _rel(path: Path, conf: Path) -> str:
 
 # ------------------------------------------------------------------ charts
 def chart_entries(chart_dir: Path) -> list[dict]:
-    """The PNG charts of a folder, sorted by name: ``name, title, caption, data`` (bytes)."""
+    """The PNG charts of a folder: ``name, title, title_zh, caption, data`` (bytes),
+    ``svg`` (a vector version exists); in the order of ``captions.json``, then by name."""
     chart_dir = Path(chart_dir)
     if not chart_dir.is_dir():
         return []
     captions = _read_json(chart_dir / CAPTIONS_FILE)
+    order = {name: i for i, name in enumerate(captions)}
     out = []
-    for png in sorted(chart_dir.glob("*.png")):
+    for png in sorted(chart_dir.glob("*.png"), key=lambda p: (order.get(p.stem, len(order)), p.stem)):
         data = png.read_bytes()
         if not data.startswith(b"\x89PNG\r\n\x1a\n"):
             continue
@@ -629,9 +703,41 @@ def chart_entries(chart_dir: Path) -> list[dict]:
         given = captions.get(png.stem, {}) if isinstance(captions.get(png.stem), dict) else {}
         title = given.get("title") or meta.get("Title") or _humanise(png.stem)
         caption = given.get("caption") or meta.get("Description") or _keyword_caption(png.stem)
-        out.append({"name": png.stem, "title": str(title), "caption": str(caption), "data": data,
-                    "svg": png.with_suffix(".svg").is_file()})
+        out.append({"name": png.stem, "heading": _chart_heading(png.stem), "title": str(title),
+                    "title_zh": str(given.get("title_zh") or ""),
+                    "caption": str(caption), "data": data, "svg": png.with_suffix(".svg").is_file()})
     return out
+
+
+def skipped_charts(chart_dir: Path) -> dict[str, str]:
+    """Charts the chart module did not draw, with the reason (``captions.json`` ``_skipped``)."""
+    skipped = _read_json(Path(chart_dir) / CAPTIONS_FILE).get("_skipped")
+    return {str(k): str(v) for k, v in skipped.items()} if isinstance(skipped, dict) else {}
+
+
+#: Short headings of the known charts (analysis.charts); the chart's own title states the finding.
+CHART_HEADINGS = {
+    "calls_by_hour": "Calls and service level by hour of day 分时段来电与服务水平",
+    "lead_time_distribution": "Time to close a ticket, by urgency class 工单办结时长",
+    "lead_time_by_policy": "Time to close a ticket under each dispatch policy 派单方式与办结时长",
+    "deadline_compliance_by_district": "Deadline compliance by district 各区按时办结率",
+    "league_bump": "Monthly ranks of the best and worst streets 街乡月度排名",
+    "rank_caterpillar": "How certain is each street's rank? 排名区间",
+    "rank_caterpillar_all_sources": "Rank intervals by source of uncertainty 各不确定性来源的排名区间",
+    "weight_sensitivity": "Streets whose class depends on the weights 权重与四类",
+    "funnel_plot": "Funnel plot: which streets differ from the city? 漏斗图",
+    "policy_comparison": "Policy comparison: paired differences 政策比较",
+    "staffing_curve": "Seats, staffing and service level 座席与服务水平",
+}
+
+
+def _chart_heading(stem: str) -> str:
+    if stem in CHART_HEADINGS:
+        return CHART_HEADINGS[stem]
+    if stem.startswith("sweep_") and stem[6:] in KPI_INFO:
+        _, label, zh, *_ = KPI_INFO[stem[6:]]
+        return f"{label} across the sweep" + (f" {zh}" if zh else "")
+    return _humanise(stem)
 
 
 def _png_text(path: Path) -> dict:
@@ -656,19 +762,27 @@ def _keyword_caption(stem: str) -> str:
     return "Chart from the simulation outputs (see the chart's own title and source note)."
 
 
-def _charts_html(charts: list[dict], chart_rel: str) -> str:
+def _charts_html(charts: list[dict], chart_rel: str, skipped: dict[str, str] | None = None) -> str:
+    skipped_html = ""
+    if skipped:
+        items = "".join(f"<li><code>{esc(k)}</code>: {esc(v)}</li>" for k, v in skipped.items())
+        skipped_html = f'<p class="note">Charts not drawn for this run:</p><ul class="note">{items}</ul>'
     if not charts:
         return (f'<p class="note">No charts in <code>{esc(chart_rel)}/</code> yet: they are drawn by '
                 f'<code>analysis.charts</code> (<code>make_run_charts</code> / <code>make_sweep_charts</code>); '
-                f're-create this report after them.</p>')
-    parts = []
-    for c in charts:
+                f're-create this report after them.</p>' + skipped_html)
+    svg = any(c["svg"] for c in charts)
+    parts = [f'<p class="note">{len(charts)} chart{"s" if len(charts) != 1 else ""}, each titled with its finding. '
+             f'The files are in <code>{esc(chart_rel)}/</code> as PNG'
+             + (" and SVG (vector, for print and slides)" if svg else "") + ".</p>"]
+    for i, c in enumerate(charts, 1):
         b64 = base64.b64encode(c["data"]).decode("ascii")
-        vector = f' Vector version: <code>{esc(chart_rel)}/{esc(c["name"])}.svg</code>.' if c["svg"] else ""
-        parts.append(f'<figure id="chart-{esc(c["name"])}"><h3>{esc(c["title"])}</h3>'
-                     f'<img src="data:image/png;base64,{b64}" alt="{esc(c["title"] + ": " + c["caption"])}">'
-                     f'<figcaption>{esc(c["caption"])}{vector}</figcaption></figure>')
-    return "\n".join(parts)
+        alt = " ".join(t for t in (c["title"], c.get("title_zh", ""), c["caption"]) if t)
+        parts.append(f'<figure id="chart-{esc(c["name"])}"><h3>Figure {i}. {esc(c["heading"])}</h3>'
+                     f'<img src="data:image/png;base64,{b64}" alt="{esc(alt)}">'
+                     f'<figcaption>{esc(c["caption"])} <span class="muted">({esc(c["name"])}.png)</span>'
+                     f'</figcaption></figure>')
+    return "\n".join(parts) + skipped_html
 
 
 # ------------------------------------------------------------------ sections of a run report
@@ -723,9 +837,9 @@ def _scenario_section(summary: dict, cfg: dict, hyd: dict, run_dir: Path) -> str
                                       f"95% confidence intervals are Student-t intervals over the replications")))
     dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     desc = summary.get("description") or cfg.get("description") or ""
-    words = (f"This run simulates Beijing's 12345 citizen hotline (接诉即办) as scenario "
+    words = (f"This run simulates Beijing's 12345 citizen hotline (接诉即办), scenario "
              f"<code>{esc(summary.get('scenario', ''))}</code>")
-    words += f": {esc(desc)}." if desc else "."
+    words += f" ({esc(desc)})." if desc else "."
     words += (" Citizens call; agents answer; demands become tickets that are dispatched, worked by streets and "
               "city departments, and followed by a callback survey (回访) that yields the monthly rates."
               if policy else " Only the call centre is simulated.")
@@ -737,10 +851,13 @@ def _cards_html(metrics: dict) -> str:
     for name in CARDS:
         if name not in metrics:
             continue
-        _, label, zh, *_ = KPI_INFO[name]
+        _, label, zh, unit, *_ = KPI_INFO[name]
         value, ci = _fmt_kpi(name, metrics[name])
         ci_txt = f"95% CI {ci}" if ci and not ci.startswith("(") else ci
-        cards.append(f'<div class="card"><div class="k">{esc(label)}{" " + esc(zh) if zh else ""}</div>'
+        if unit != "%" and value.endswith(" " + unit):  # the label says it ("per day")
+            value = value[:-len(unit) - 1]
+        zh_html = f'<span class="zh">{esc(zh)}</span>' if zh else ""
+        cards.append(f'<div class="card"><div class="k">{esc(label)}{zh_html}</div>'
                      f'<div class="v">{esc(value)}</div><div class="ci">{esc(ci_txt)}</div></div>')
     return f'<div class="cards">{"".join(cards)}</div>' if cards else ""
 
@@ -758,7 +875,7 @@ def _kpi_section(summary: dict, cfg: dict) -> str:
         for name, label, zh, unit, fmt, scale, meaning in present:
             value, ci = _fmt_kpi(name, metrics[name])
             term = f" {esc(zh)}" if zh else ""
-            rows.append(f'<tr><td>{esc(label)}{term}<span class="small"><code>{esc(name)}</code></span></td>'
+            rows.append(f'<tr data-metric="{esc(name)}"><td title="{esc(name)} in summary.json">{esc(label)}{term}</td>'
                         f'<td class="num">{esc(value)}</td><td class="ci">{esc(ci)}</td>'
                         f'<td class="meaning">{esc(meaning.format(**fill))}</td></tr>')
     n = summary.get("replications")
@@ -779,6 +896,13 @@ def _classes_html(label: str) -> str:
 
 def _unit_name(en: str, zh: str) -> str:
     return f"{esc(zh)} <span class=muted>{esc(en)}</span>" if zh else esc(en)
+
+
+def _league_month(run_dir: Path) -> str | None:
+    """The last month of replication 0's street league table."""
+    months = [r["month"] for r in _read_csv(run_dir / RANKINGS_FILE)
+              if r.get("replication") == "0" and r.get("level") == "street"]
+    return max(months) if months else None
 
 
 def _league_section(run_dir: Path, summary: dict) -> str:
@@ -803,21 +927,22 @@ def _league_section(run_dir: Path, summary: dict) -> str:
              + ". Score = weighted sum of the three rates (0–100). Classes (四类): 先进 advanced (best ranked), "
                "进步 improving (largest gain on the previous month), 整改 rectification (worst ranked), "
                "治理 governance (most tickets per 10,000 residents). One replication is one possible month: "
-               "section 5 and the funnel chart show how much of the order is chance.</p>")
-    partial = _partial_month_note(month, summary)
+               "section 5 shows how much of the order is chance.</p>")
+    partial = _partial_month_note(month, summary, others=len({r["month"] for r in streets}) > 1)
     rate_cols = ("response_rate", "resolution_rate", "satisfaction_rate")
 
     def street_row(r):
         rates = "".join(f'<td class="num">{esc(_pct(_float(r.get(c)), 1))}</td>' for c in rate_cols)
         score = _float(r.get("score"))
         return (f'<tr><td class="num">{esc(int(float(r["rank"])))}</td>'
-                f'<td>{_unit_name(r.get("street", ""), r.get("street_zh", ""))}</td>'
-                f'<td>{_unit_name(r.get("district", ""), r.get("district_zh", ""))}</td>'
+                f'<td class="name">{_unit_name(r.get("street", ""), r.get("street_zh", ""))}</td>'
+                f'<td class="name">{_unit_name(r.get("district", ""), r.get("district_zh", ""))}</td>'
                 f'<td class="num">{esc("n/a" if score is None else f"{score:.1f}")}</td>{rates}'
-                f'<td class="num">{esc(r.get("satisfaction_n", ""))}</td><td>{_classes_html(r.get("class", ""))}</td>'
+                f'<td class="num">{esc(r.get("satisfaction_n", ""))}</td>'
+                f'<td class="classes">{_classes_html(r.get("class", ""))}</td>'
                 f'</tr>')
 
-    head_cols = ["rank", "street 街乡镇", "district 区", "score", "响应率", "解决率", "满意率", "callbacks", "class"]
+    head_cols = ["rank", "street 街乡镇", "district 区", "score", *RATE_HEADS, "callbacks", "class"]
     nums = {0, 3, 4, 5, 6, 7}
     if len(ranked) <= 2 * LEAGUE_SHOW:
         body = [street_row(r) for r in ranked]
@@ -827,7 +952,11 @@ def _league_section(run_dir: Path, summary: dict) -> str:
                f'ranked {LEAGUE_SHOW + 1}–{len(ranked) - LEAGUE_SHOW} not shown (all in rankings.csv) …</td></tr>')
         body = [street_row(r) for r in ranked[:LEAGUE_SHOW]] + [gap] + [street_row(r) for r in ranked[-LEAGUE_SHOW:]]
         cap = f"Top and bottom {LEAGUE_SHOW} of {len(ranked)} ranked streets"
-    out = head + intro + partial + _table(head_cols, body, esc(cap), nums)
+    if ranked:
+        out = head + intro + partial + _table(head_cols, body, esc(cap), nums, cls="league")
+    else:
+        out = head + intro + partial + ('<p class="note">No street has enough answered callbacks to be ranked in '
+                                        'this month.</p>')
 
     districts = [r for r in rep0 if r.get("level") == "district" and r["month"] == month]
     if districts:
@@ -838,19 +967,24 @@ def _league_section(run_dir: Path, summary: dict) -> str:
             score = _float(r.get("score"))
             rank = int(float(r["rank"])) if r.get("rank") else "–"
             tickets = _float(r.get("tickets"))
-            return (f'<tr><td class="num">{esc(rank)}</td><td>{_unit_name(r.get("district", ""), r.get("district_zh", ""))}'
+            name = _unit_name(r.get("district", ""), r.get("district_zh", ""))
+            return (f'<tr><td class="num">{esc(rank)}</td><td class="name">{name}'
                     f'</td><td class="num">{esc("n/a" if score is None else f"{score:.1f}")}</td>{rates}'
                     f'<td class="num">{esc("" if tickets is None else f"{tickets:,.0f}")}</td>'
-                    f'<td>{_classes_html(r.get("class", ""))}</td></tr>')
+                    f'<td class="classes">{_classes_html(r.get("class", ""))}</td></tr>')
 
         out += "<h3>Districts (区)</h3>" + _table(
-            ["rank", "district 区", "score", "响应率", "解决率", "满意率", "tickets", "class"],
+            ["rank", "district 区", "score", *RATE_HEADS, "tickets", "class"],
             [district_row(r) for r in districts], esc(f"All {len(districts)} districts, {month}, replication 0"),
-            {0, 2, 3, 4, 5, 6})
+            {0, 2, 3, 4, 5, 6}, cls="league")
     return out
 
 
-def _partial_month_note(month: str, summary: dict) -> str:
+RATE_HEADS = [f'{zh}<span class="small">{en.lower()}</span>' for en, zh in
+              (RATE_LABELS[r] for r in ("response_rate", "resolution_rate", "satisfaction_rate"))]
+
+
+def _partial_month_note(month: str, summary: dict, others: bool = False) -> str:
     p = _period(summary)
     try:
         year, mon = (int(x) for x in month.split("-")[:2])
@@ -866,16 +1000,40 @@ def _partial_month_note(month: str, summary: dict) -> str:
         return ""
     return (f'<p class="callout">The run measures only {covered:g} of the {days_in} days of {esc(month)}: '
             f'few callbacks per street, so the ranks are noisier than in a full month and streets may be '
-            f'left unranked. Complete months are in <code>{RANKINGS_FILE}</code>.</p>')
+            f'left unranked.' + (f' The earlier months are in <code>{RANKINGS_FILE}</code>.' if others else '')
+            + '</p>')
 
 
-def _robustness_section(summary: dict, cfg: dict, run_dir: Path) -> str:
+MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+
+
+def robustness_by_month(rob) -> dict[str, dict]:
+    """``summary["ranking"]["robustness"]`` as ``{month: {"sources": {source: stats},
+    "effective_weights": ...}}``: the month-keyed form as written by
+    :func:`analysis.league.robustness_outputs`; a single-month form (``{"overall" or
+    "sources": ..., "effective_weights": ..., "month": ...}``) is accepted too."""
+    if not isinstance(rob, dict) or not rob:
+        return {}
+    if all(MONTH_RE.match(str(k)) and isinstance(v, dict) for k, v in rob.items()):
+        return {str(k): {"sources": v.get("sources") or v.get("overall") or {},
+                         "effective_weights": v.get("effective_weights")} for k, v in sorted(rob.items())}
+    sources = rob.get("sources") or rob.get("overall") or {k: v for k, v in rob.items() if isinstance(v, dict)}
+    return {str(rob.get("month") or ""): {"sources": sources, "effective_weights": rob.get("effective_weights")}}
+
+
+def _source_names(overall: dict) -> list[str]:
+    names = [s for s in ROBUSTNESS_SOURCES if isinstance(overall.get(s), dict)]
+    return names + [s for s, v in overall.items() if s not in names and isinstance(v, dict) and
+                    any(str(k).startswith(("kendall", "share_shift")) for k in v)]
+
+
+def _robustness_section(summary: dict, cfg: dict, run_dir: Path, league_month: str | None = None) -> str:
     head = '<h2 id="robustness">5. How robust is the ranking?</h2>'
     ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else None
     if ranking is None:
         return head + '<p class="note">No league table in this run, so no robustness analysis.</p>'
-    rob = ranking.get("robustness")
-    if not isinstance(rob, dict) or not rob:
+    months = robustness_by_month(ranking.get("robustness"))
+    if not months:
         enabled = _get(cfg, "ranking.robustness.enabled")
         how = ("It is switched off in this run: re-run with <code>ranking.robustness.enabled=true</code>."
                if enabled is False else
@@ -886,35 +1044,57 @@ def _robustness_section(summary: dict, cfg: dict, run_dir: Path) -> str:
                        f'under other weights, survey sampling noise and simulation noise (Kendall τ, share of '
                        f'streets moving more than 3 or 10 places) and the effective weights of the three rates. '
                        f'{how}</p>')
-    overall = rob.get("overall") if isinstance(rob.get("overall"), dict) else rob
-    sources = [s for s in ROBUSTNESS_SOURCES if isinstance(overall.get(s), dict)]
-    sources += [s for s, v in overall.items() if s not in sources and isinstance(v, dict) and
-                any(k.startswith("kendall") or k.startswith("share_shift") for k in v)]
+    month = league_month if league_month in months else list(months)[-1]
+    overall = months[month]["sources"] or {}
+    sources = _source_names(overall)
     parts = [head]
-    month = rob.get("month")
-    parts.append("<p>Each source of uncertainty is redrawn in turn and the streets re-ranked; the table compares "
-                 "the redrawn tables with the published one"
-                 + (f" (month {esc(month)}" + (f", replication {esc(rob.get('replication'))}" if rob.get(
-                     "replication") is not None else "") + ")" if month else "")
-                 + ". Kendall τ = 1: the same order; 0: unrelated.</p>")
+    when = f" of {esc(month)}" if month else ""
+    parts.append(f"<p>Each source of uncertainty behind the league table{when} (replication 0, the table the city "
+                 "would publish) is redrawn in turn and the streets re-ranked; the table compares the redrawn "
+                 "tables with the published one. Kendall τ = 1: the same order; 0: unrelated. "
+                 "&ldquo;Move&rdquo; counts ranked streets whose place changes by more than 3 or 10.</p>")
     if sources:
         body = []
-        for s in sources:
-            v = overall[s]
+        for src in sources:
+            v = overall[src]
             tau = _float(v.get("kendall_tau_mean"))
             lo, hi = _float(v.get("kendall_tau_p05")), _float(v.get("kendall_tau_p95"))
             rng = f"{lo:.2f} – {hi:.2f}" if lo is not None and hi is not None else ""
             shift = _float(v.get("mean_abs_shift"))
-            body.append(f'<tr><td>{esc(ROBUSTNESS_SOURCES.get(s, s))}<span class="small"><code>{esc(s)}</code>'
+            body.append(f'<tr><td>{esc(ROBUSTNESS_SOURCES.get(src, src))}<span class="small"><code>{esc(src)}</code>'
                         f'</span></td><td class="num">{esc("n/a" if tau is None else f"{tau:.2f}")}</td>'
                         f'<td class="ci">{esc(rng)}</td>'
                         f'<td class="num">{esc("n/a" if shift is None else f"{shift:.1f}")}</td>'
                         f'<td class="num">{esc(_pct(_float(v.get("share_shift_gt3"))))}</td>'
                         f'<td class="num">{esc(_pct(_float(v.get("share_shift_gt10"))))}</td></tr>')
+        taus = {x: _float(overall[x].get("kendall_tau_mean")) for x in sources}
+        worst = min((x for x in sources if taus[x] is not None), key=lambda x: taus[x], default=None)
+        if worst is not None:
+            v = overall[worst]
+            units = _float(v.get("units"))
+            of = f"of the {units:,.0f} ranked streets" if units else "of the ranked streets"
+            parts.append(f"<p>The order is least stable under <b>{esc(ROBUSTNESS_SOURCES.get(worst, worst).lower())}"
+                         f"</b> (Kendall τ {taus[worst]:.2f}): on average "
+                         f"{esc(_pct(_float(v.get('share_shift_gt3'))))} "
+                         f"{esc(of)} move more than 3 places and {esc(_pct(_float(v.get('share_shift_gt10'))))} more "
+                         f"than 10. A street's place in the top or bottom ten should be read with that in mind.</p>")
         parts.append(_table(["source of uncertainty", "Kendall τ (mean)", "τ, 90% of draws",
                              "mean move (places)", "move &gt; 3 places", "move &gt; 10 places"], body,
-                            "Agreement with the nominal league table, averaged over the draws", {1, 3, 4, 5}))
-    eff = _effective_weight_rows(rob.get("effective_weights") or ranking.get("effective_weights"),
+                            esc(f"Agreement with the nominal league table{' of ' + month if month else ''}, "
+                                f"averaged over the draws"), {1, 3, 4, 5}))
+    others = [m for m in months if m != month and months[m]["sources"]]
+    if others:
+        cols = _source_names(months[others[0]]["sources"])
+        body = []
+        for m in others:
+            ov = months[m]["sources"]
+            cells = "".join(
+                f'<td class="num">{esc(_tau_gt10(ov.get(c)))}</td>' for c in cols)
+            body.append(f"<tr><td>{esc(m)}</td>{cells}</tr>")
+        parts.append("<h3>Other months</h3>" + _table(
+            ["month", *[esc(ROBUSTNESS_SOURCES.get(c, c).split(" (")[0]) for c in cols]], body,
+            "Kendall τ (mean) · share of streets moving more than 10 places", set(range(1, len(cols) + 1))))
+    eff = _effective_weight_rows(months[month].get("effective_weights") or ranking.get("effective_weights"),
                                  ranking.get("weights") or {})
     if eff:
         body = [f'<tr><td>{esc(zh)} {esc(en)}</td><td class="num">{esc(_pct(nom))}</td>'
@@ -923,13 +1103,23 @@ def _robustness_section(summary: dict, cfg: dict, run_dir: Path) -> str:
                      "varies between streets (the response rate is near 100%) barely moves the score whatever "
                      "its weight. The effective weight is each rate's first-order sensitivity index "
                      "(Paruolo, Saisana &amp; Saltelli 2013), normalised to sum to 100%.</p>"
-                     + _table(["rate", "nominal weight", "effective weight"], body, None, {1, 2}))
-    if (run_dir / "robustness.csv").is_file():
-        parts.append('<p class="note">Per-street rank intervals: <code>robustness.csv</code>.</p>')
+                     + _table(["rate", "nominal weight", "effective weight"], body,
+                              esc(f"Effective weights{' in ' + month if month else ''}"), {1, 2}))
+    files = [f for f in ("robustness.csv", "funnel.csv") if (run_dir / f).is_file()]
+    if files:
+        parts.append('<p class="note">Per-street rank intervals and funnel limits: '
+                     + ", ".join(f"<code>{f}</code>" for f in files) + ".</p>")
     if len(parts) == 2:
         parts.append('<p class="note">The robustness section of summary.json holds no summary this report '
                      'can read.</p>')
     return "".join(parts)
+
+
+def _tau_gt10(v) -> str:
+    if not isinstance(v, dict):
+        return "–"
+    tau = _float(v.get("kendall_tau_mean"))
+    return f"{'n/a' if tau is None else f'{tau:.2f}'} · {_pct(_float(v.get('share_shift_gt10')))}"
 
 
 def _effective_weight_rows(eff, nominal: dict) -> list[tuple[str, str, float | None, float | None]]:
@@ -952,11 +1142,22 @@ def _effective_weight_rows(eff, nominal: dict) -> list[tuple[str, str, float | N
         en, zh = RATE_LABELS.get(rate, (rate, ""))
         if isinstance(v, dict):
             e = next((v[k] for k in pick if k in v), None)
-            nom = v.get("nominal_weight", nominal.get(str(rate).replace("_rate", "")))
+            nom = v.get("nominal_weight", v.get("nominal", nominal.get(str(rate).replace("_rate", ""))))
         else:
             e, nom = v, nominal.get(str(rate).replace("_rate", ""))
         out.append((en, zh, _float(nom), _float(e)))
     return out
+
+
+#: Order and headings of the assumption table's groups, by file path prefix.
+FILE_GROUPS = (("conf/scenario/", "The scenario"), ("scenarios/", "Named data files of the scenario"),
+               ("conf/tickets/", "After the call: city, streets, departments, survey"),
+               ("conf/dispatch/", "Dispatch policy"), ("conf/ranking/", "League table"),
+               ("conf/experiment/", "Experiment"), ("conf/config.yaml", "Run settings"))
+
+
+def _file_order(path: str) -> int:
+    return next((i for i, (prefix, _) in enumerate(FILE_GROUPS) if path.startswith(prefix)), len(FILE_GROUPS))
 
 
 def _assumptions_section(run_dir: Path) -> str:
@@ -968,26 +1169,46 @@ def _assumptions_section(run_dir: Path) -> str:
              "named so it can be changed (<code>python run.py key=value</code>) and tested for its effect. "
              "Results that depend strongly on [assume] values are scenarios, not forecasts. Values are this run's; "
              "comments are from the repository's config files.</p>")
+    cfg = _hydra(run_dir)[0]
+    if cfg.get("dispatch") is None and "dispatch" in cfg:
+        intro += ('<p class="note">This scenario simulates the call centre only (<code>dispatch: null</code>): '
+                  'the parameters of the ticket side and the league table are not used and not listed.</p>')
     if not rows:
         return head + intro + ('<p class="note">No tagged parameters found (the run has no '
                                '<code>.hydra/</code> folder or its config files are not available).</p>')
     body = []
+    group = None
+    rows = sorted(rows, key=lambda r: _file_order(r["file"]))
     for r in rows:
+        order = _file_order(r["file"])
+        files = sorted({x["file"] for x in rows if _file_order(x["file"]) == order})
+        if order != group:
+            group = order
+            what = FILE_GROUPS[order][1] if order < len(FILE_GROUPS) else "Other"
+            where = f' · <code>{esc(files[0])}</code>' if len(files) == 1 else ""
+            body.append(f'<tr class="group"><th colspan="4" scope="rowgroup">{esc(what)}{where}</th></tr>')
         flags = "".join(f'<span class="flag">{esc(f)}</span>' for f in r["flags"])
-        body.append(f'<tr><td class="key"><code>{esc(r["key"])}</code><span class="small">{esc(r["file"])}</span></td>'
-                    f'<td class="val"><code>{esc(r["value"])}</code>{flags}</td>'
+        key = esc(r["key"]).replace(".", ".<wbr>")
+        value = "<br>".join(esc(line) for line in r["value"].split("\n"))
+        where = f'<span class="small">{esc(r["file"])}</span>' if len(files) > 1 else ""
+        body.append(f'<tr><td class="key"><code>{key}</code>{where}</td>'
+                    f'<td class="val"><code>{value}</code>{flags}</td>'
                     f'<td>{_tags_html(" ".join(r["tags"]))}</td><td class="comment">{esc(r["comment"])}</td></tr>')
     n_pub = sum(any(t.startswith("[pub") for t in r["tags"]) for r in rows)
     n_assume = sum(any(t.startswith("[assume") for t in r["tags"]) for r in rows)
     cap = esc(f"{len(rows)} parameters: {n_pub} with a published source, {n_assume} with a modelling assumption "
               f"(a parameter can carry both)")
-    return head + intro + _table(["parameter", "value", "source", "comment"], body, cap)
+    cols = ('<colgroup><col style="width:27%"><col style="width:26%"><col style="width:13%">'
+            '<col style="width:34%"></colgroup>')
+    return head + intro + _table(["parameter", "value", "source", "comment"], body, cap, cls="fixed").replace(
+        "<thead>", cols + "<thead>", 1)
 
 
 def _footer(cmd: str, run_dir: Path, what: str = "run") -> str:
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
     files = sorted(p.name for p in Path(run_dir).iterdir()
-                   if p.is_file() and p.suffix in (".csv", ".json", ".parquet") and not p.name.startswith("."))
+                   if p.is_file() and p.suffix in (".csv", ".json", ".parquet") and not p.name.startswith(".")
+                   and p.name != "run_complete.json")
     files_txt = (f"<p>Data files next to this report: {', '.join(f'<code>{esc(f)}</code>' for f in files)}.</p>"
                  if files else "")
     again = ("Same seed and config give identical results; add <code>hydra.run.dir=&lt;folder&gt;</code> to "
@@ -1018,8 +1239,8 @@ def render_report(run_dir: Path) -> str:
               + f'<nav class="toc">{toc}</nav></header>')
     charts = chart_entries(run_dir / CHARTS_DIR)
     body = [header, _scenario_section(summary, cfg, hyd, run_dir), _kpi_section(summary, cfg),
-            '<h2 id="charts">3. Charts</h2>' + _charts_html(charts, CHARTS_DIR),
-            _league_section(run_dir, summary), _robustness_section(summary, cfg, run_dir),
+            '<h2 id="charts">3. Charts</h2>' + _charts_html(charts, CHARTS_DIR, skipped_charts(run_dir / CHARTS_DIR)),
+            _league_section(run_dir, summary), _robustness_section(summary, cfg, run_dir, _league_month(run_dir)),
             _assumptions_section(run_dir), _footer(reproduce_command(overrides), run_dir)]
     return _page(title, "\n".join(body)).decode("utf-8")
 
@@ -1073,28 +1294,8 @@ def render_sweep_report(sweep_dir: Path) -> str:
     facts = f'<dl class="facts">{swept}</dl>' if swept else '<p class="note">No swept keys found.</p>'
     kpis = [k for k in SWEEP_KPIS if any((j, k) in table for j in jobs)]
     all_keys, keys = keys, varied or keys
-    head = ["job", *[f"<code>{esc(k)}</code>" for k in keys]]
-    for k in kpis:
-        _, label, zh, unit, *_ = KPI_INFO[k]
-        head.append(f"{esc(label)}{' ' + esc(zh) if zh else ''} <span class=muted>({esc(unit)})</span>")
-    body = []
-    for j in jobs:
-        cells = []
-        for k in kpis:
-            r = table.get((j, k))
-            m = ({"mean": _float(r["mean"]), "ci_low": _float(r["ci_low"]), "ci_high": _float(r["ci_high"])}
-                 if r else None)
-            value, ci = _fmt_kpi(k, m)
-            unit = KPI_INFO[k][3]
-            value = value.removesuffix(unit).strip() if value != "n/a" else value
-            cells.append(f'<td class="num">{esc(value)}<span class="small">{esc(ci)}</span></td>')
-        report = sweep_dir / j / REPORT_FILE
-        link = (f'<a href="{esc(quote(j))}/{REPORT_FILE}">report</a>' if report.is_file()
-                else '<span class="muted">no report yet</span>')
-        body.append(f'<tr><td><code>{esc(j)}</code><span class="small">{link}</span></td>'
-                    + "".join(f"<td>{esc(by_job[j].get(k, ''))}</td>" for k in keys) + "".join(cells) + "</tr>")
-    kpi_table = _table(head, body, esc("Mean over replications; below it the 95% CI. Units in the header."),
-                       set(range(len(keys) + 1, len(head))))
+    kpi_table = "".join(_sweep_kpi_table(sweep_dir, jobs[i:i + SWEEP_JOBS_PER_TABLE], keys, kpis, table, by_job)
+                        for i in range(0, len(jobs), SWEEP_JOBS_PER_TABLE))
     links = "".join(f'<li><code>{esc(j)}</code>: '
                     + (f'<a href="{esc(quote(j))}/{REPORT_FILE}">{esc(j)}/{REPORT_FILE}</a>'
                        if (sweep_dir / j / REPORT_FILE).is_file() else
@@ -1109,12 +1310,46 @@ def render_sweep_report(sweep_dir: Path) -> str:
         f'<a href="#charts">Charts</a><a href="#jobs">Job reports</a></nav></header>',
         f'<h2 id="swept">1. What was swept</h2>{intro}{facts}',
         f'<h2 id="kpis">2. Headline KPIs per job</h2>{kpi_table}',
-        f'<h2 id="charts">3. Charts</h2>{_charts_html(charts, CHARTS_DIR)}',
+        f'<h2 id="charts">3. Charts</h2>{_charts_html(charts, CHARTS_DIR, skipped_charts(sweep_dir / CHARTS_DIR))}',
         f'<h2 id="jobs">4. Each job\'s own report</h2><p>Every job is a full run with its own briefing report '
         f'(scenario, league table, assumptions):</p><ul>{links}</ul>',
         _footer(sweep_cmd or reproduce_command(overrides), sweep_dir, "sweep"),
     ]
-    return _page(title, "\n".join(body_html)).decode("utf-8")
+    return _page(title, "\n".join(body_html), wide=True).decode("utf-8")
+
+
+#: Jobs side by side in one table of the sweep report (more: another table below).
+SWEEP_JOBS_PER_TABLE = 6
+
+
+def _sweep_kpi_table(sweep_dir: Path, jobs: list[str], keys: list[str], kpis: list[str], table: dict,
+                     by_job: dict) -> str:
+    """One table of the sweep report: a column per job (headed by its swept values and
+    a link to its report), a row per KPI (mean, and the 95% CI below it)."""
+    head_rows = []
+    for k in keys or ["job"]:
+        cells = "".join(f'<th class="num" scope="col">{esc(by_job[j].get(k, "") or "(default)") if keys else esc(j)}'
+                        f'</th>' for j in jobs)
+        head_rows.append(f'<tr><th scope="row" title="{esc(k)}"><code>{esc(k)}</code></th>{cells}</tr>')
+    links = "".join('<td class="num">' + (f'<a href="{esc(quote(j))}/{REPORT_FILE}">report</a>'
+                                          if (sweep_dir / j / REPORT_FILE).is_file()
+                                          else '<span class="muted">no report yet</span>') + "</td>"
+                    for j in jobs)
+    body = [f'<tr class="links"><td class="muted">the job\'s own report</td>{links}</tr>']
+    for k in kpis:
+        _, label, zh, unit, *_ = KPI_INFO[k]
+        cells = []
+        for j in jobs:
+            r = table.get((j, k))
+            m = ({"mean": _float(r["mean"]), "ci_low": _float(r["ci_low"]), "ci_high": _float(r["ci_high"])}
+                 if r else None)
+            value, ci = _fmt_kpi(k, m)
+            cells.append(f'<td class="num">{esc(value)}<span class="small">{esc(ci)}</span></td>')
+        term = f" {esc(zh)}" if zh else ""
+        body.append(f'<tr data-metric="{esc(k)}"><td>{esc(label)}{term}</td>{"".join(cells)}</tr>')
+    cap = esc("Mean over the replications; below it, smaller, its 95% CI.")
+    return (f'<div class="table-wrap"><table class="sweep"><caption>{cap}</caption><thead>{"".join(head_rows)}'
+            f'</thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _sweep_command(keys: list[str], values: dict, name: str) -> str:

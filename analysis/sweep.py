@@ -75,6 +75,8 @@ def write_sweep(sweep_dir: Path) -> Path:
         log.info("no chart module; sweep charts skipped")
     else:
         make_sweep_charts([dict(zip(header, r)) for r in rows], sweep_dir / "charts")
+    from analysis.report import write_sweep_report
+    write_sweep_report(sweep_dir)
     n_jobs = len({r[0] for r in rows})
     log.info("sweep %s: %d jobs aggregated into %s", sweep_dir, n_jobs, out)
     return out

@@ -106,6 +106,8 @@ class SurveyConfig:
     delay: Distribution
     batch_interval_min: float  # callbacks due are handed to the agents at this interval
     callbacks_per_job: int  # callbacks an agent makes in a row before checking for calls
+    callback_start_h: float  # callbacks are made between these hours of the day
+    callback_end_h: float
     work_time: Distribution
     unreachable_prob: float
     contact_prob_on_time: float
@@ -301,7 +303,7 @@ def _departments(raw: dict) -> DepartmentsConfig:
 
 def _survey(raw: dict) -> SurveyConfig:
     s = "survey"
-    check_keys(raw, {"share", "delay", "batch_interval_min", "callbacks_per_job", "work_time", "unreachable_prob", "contact_prob_on_time",
+    check_keys(raw, {"share", "delay", "batch_interval_min", "callbacks_per_job", "callback_hours", "work_time", "unreachable_prob", "contact_prob_on_time",
                      "contact_prob_late", "satisfaction", "basic_satisfied_weight"}, s)
     sat = raw.get("satisfaction")
     fields = ("intercept", "resolved", "on_time", "returned", "contacted", "basic_band")
@@ -309,6 +311,12 @@ def _survey(raw: dict) -> SurveyConfig:
         raise ConfigError(f"{s}.satisfaction", sat, "a mapping {" + ", ".join(fields) + "}")
     check_keys(sat, set(fields), f"{s}.satisfaction")
     model = SatisfactionModel(**{f: number(sat.get(f), f"{s}.satisfaction.{f}") for f in fields})
+    hours = listing(raw.get("callback_hours", [0, 24]), f"{s}.callback_hours", "[start_h, end_h]")
+    if len(hours) != 2:
+        raise ConfigError(f"{s}.callback_hours", hours, "[start_h, end_h] with 0 <= start_h < end_h <= 24")
+    hours = [number(h, f"{s}.callback_hours[{i}]", lo=0, hi=24) for i, h in enumerate(hours)]
+    if hours[0] >= hours[1]:
+        raise ConfigError(f"{s}.callback_hours", hours, "[start_h, end_h] with start_h < end_h")
     if model.basic_band < 0:
         raise ConfigError(f"{s}.satisfaction.basic_band", model.basic_band, "a number >= 0")
     return SurveyConfig(
@@ -316,6 +324,8 @@ def _survey(raw: dict) -> SurveyConfig:
         delay=parse_distribution(raw.get("delay"), f"{s}.delay"),
         batch_interval_min=number(raw.get("batch_interval_min"), f"{s}.batch_interval_min", lo=0, lo_open=True),
         callbacks_per_job=integer(raw.get("callbacks_per_job"), f"{s}.callbacks_per_job", lo=1),
+        callback_start_h=hours[0],
+        callback_end_h=hours[1],
         work_time=parse_distribution(raw.get("work_time"), f"{s}.work_time"),
         unreachable_prob=_prob(raw, "unreachable_prob", s),
         contact_prob_on_time=_prob(raw, "contact_prob_on_time", s),

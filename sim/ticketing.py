@@ -34,7 +34,7 @@ import numpy as np
 import simpy
 
 from sim.city import City
-from sim.clock import OfficeHours
+from sim.clock import OfficeHours, minutes_to_calendar
 from sim.config import SimConfig
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
@@ -280,16 +280,20 @@ class TicketSystem:
         a list is released whole, in order of closure)."""
         interval = self.t.survey.batch_interval_min
         per_job, kind = self.t.survey.callbacks_per_job, WORK_KINDS["survey"]
-        tick = 0
+        first_h, last_h = self.t.survey.callback_start_h, self.t.survey.callback_end_h
+        _, _, minute0 = minutes_to_calendar(self.cfg.start, np.array([0.0]))
+        tick, due = 0, []
         while True:
             yield self.env.timeout(interval)
             tick += 1
-            due = self._surveys_due.pop(tick, None)
-            if not due:
+            due.extend(self._surveys_due.pop(tick, ()))
+            hour = ((minute0[0] + self.env.now) % 1440) / 60
+            if not due or not first_h <= hour < last_h:  # citizens are not called at night
                 continue
+            due, release = [], due
             work_min, row = self._dv["survey_work_min"], self._row
-            for k in range(0, len(due), per_job):
-                batch = due[k:k + per_job]
+            for k in range(0, len(release), per_job):
+                batch = release[k:k + per_job]
                 job = len(self._survey_jobs)
                 self._survey_jobs.append(batch)
                 self.centre.submit_work(sum(work_min[row[tid]] for tid in batch),

@@ -273,9 +273,9 @@ def test_seat_share_roster_scales_with_seats():
 
 
 def test_seat_share_roster_matches_its_documented_example():
-    # scenarios/rosters/beijing_2019.yaml: "With 500 seats: 24 agents at 00-01, 143 at 10-11."
+    # scenarios/rosters/beijing_2019.yaml: "With 500 seats: 24 agents at 00-01, 148 at 10-11."
     roster = _seat_share_roster(500)
-    assert roster[0] == 24 and roster[10] == 143
+    assert roster[0] == 24 and roster[10] == 148
 
 
 def test_infinite_patience_allowed():
