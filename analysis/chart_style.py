@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import textwrap
-import unicodedata
+import re
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -148,8 +148,11 @@ def rc_params() -> dict:
 
 @contextlib.contextmanager
 def style():
-    """Context in which charts are built and saved."""
-    with matplotlib.rc_context(rc_params()):
+    """Context in which charts are built and saved. Without the CJK font, matplotlib's
+    one warning per missing glyph is silenced: :func:`ensure_fonts` said it once."""
+    with matplotlib.rc_context(rc_params()), warnings.catch_warnings():
+        if _font_state.get("family") is None:
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
         yield
 
 
@@ -164,28 +167,41 @@ def name(en: str, zh: str | None) -> str:
     return f"{en} {zh}" if zh else en
 
 
-def display_width(text: str) -> int:
-    """Width in half-width columns: a CJK character counts two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+#: Punctuation that must not start a line (it stays on the line before).
+NO_LINE_START = set("，。；：、）》」』！？,.;:)%")
 
 
-def wrap(text: str, width_in: float, size: float) -> str:
-    """Wrap ``text`` to lines that fit ``width_in`` inches at ``size`` points."""
-    columns = max(20, int(width_in * 72 / (size * 0.56)))
-    if display_width(text) == len(text):
-        return "\n".join(textwrap.wrap(text, columns)) or text
-    lines, line = [], ""
-    for ch in text:  # Chinese: break anywhere, preferring after punctuation
-        if display_width(line + ch) > columns:
-            cut = max(line.rfind("，"), line.rfind("；"), line.rfind(" "))
-            if cut > len(line) * 0.6:
-                lines.append(line[:cut + 1].rstrip())
-                line = line[cut + 1:].lstrip()
+def text_width_in(text: str, size: float, bold: bool = False) -> float:
+    """Width of one line of ``text`` in inches as matplotlib would draw it (the CJK
+    fallback included)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    renderer = _font_state.get("renderer")
+    if renderer is None:
+        renderer = _font_state["renderer"] = RendererAgg(100, 100, 72)
+    with style():
+        prop = FontProperties(size=size, weight="bold" if bold else "normal")
+        w, _, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+    return w / 72.0
+
+
+def wrap(text: str, width_in: float, size: float, bold: bool = False) -> str:
+    """Wrap ``text`` into lines no wider than ``width_in`` inches at ``size`` points:
+    at spaces, or anywhere in Chinese (preferring after punctuation)."""
+    lines = []
+    for para in text.split("\n"):
+        # a word (with the CJK character right after it: '1个'), one CJK character, or spaces
+        tokens = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+",
+                            para)
+        line = ""
+        for tok in tokens:
+            trial = line + tok
+            if line and tok not in NO_LINE_START and text_width_in(trial.rstrip(), size, bold) > width_in:
+                lines.append(line.rstrip())
+                line = tok.lstrip()
             else:
-                lines.append(line)
-                line = ""
-        line += ch
-    lines.append(line)
+                line = trial
+        lines.append(line.rstrip())
     return "\n".join(lines)
 
 
@@ -206,7 +222,7 @@ def finish(fig: Figure, title: str, subtitle: str | None = None, note: str | Non
 def _finish(fig: Figure, title: str, subtitle: str | None, note: str | None, legend, legend_cols: int) -> None:
     width, height = fig.get_size_inches()
     left = 0.14 / width
-    title_txt = wrap(title, width - 0.3, TITLE_SIZE)
+    title_txt = wrap(title, width - 0.3, TITLE_SIZE, bold=True)
     sub_txt = wrap(subtitle, width - 0.3, SUBTITLE_SIZE) if subtitle else ""
     note_txt = wrap(note, width - 0.3, NOTE_SIZE) if note else ""
     line = 1.32 / 72  # inches per point of line height
@@ -248,12 +264,14 @@ def source_note(replications: int | None = None, extra: str | None = None, ci: b
     return f"{text}. {extra}" if extra else text + "."
 
 
-def save(fig: Figure, out_dir: Path, name: str) -> Path:
-    """Write ``out_dir/<name>.png`` (150 dpi) and ``.svg`` (text as paths); return the PNG."""
+def save(fig: Figure, out_dir: Path, name: str, title: str | None = None, description: str | None = None) -> Path:
+    """Write ``out_dir/<name>.png`` (150 dpi) and ``.svg`` (text as paths), with the
+    title and description in the files' metadata; return the PNG path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{name}.png"
+    meta = {k: v for k, v in (("Title", title), ("Description", description)) if v}
     with style():
-        fig.savefig(png, dpi=DPI)
-        fig.savefig(out_dir / f"{name}.svg")
+        fig.savefig(png, dpi=DPI, metadata={**meta, "Software": "hotline-sim analysis.charts"})
+        fig.savefig(out_dir / f"{name}.svg", metadata={**meta, "Date": None})
     return png

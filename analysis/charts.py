@@ -3,8 +3,9 @@
     python -m analysis.charts RUN_DIR [--baseline RUN_A]
 
 writes ``RUN_DIR/charts/<name>.png`` (150 dpi) and ``.svg`` for every chart whose data
-the run has, and ``charts.md`` listing each chart's title (the finding, in English and
-Chinese) and the charts skipped with the reason. :func:`make_run_charts` does the same
+the run has, and ``captions.json`` with each chart's title (the finding, in English and
+Chinese) and caption (read by :mod:`analysis.report`) and the charts skipped with the
+reason (key ``_skipped``). :func:`make_run_charts` does the same
 from Python; :func:`make_sweep_charts` draws a sweep's tidy table
 (``analysis.sweep``).
 
@@ -48,7 +49,7 @@ import numpy as np
 import yaml
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from analysis import chart_style as cs
 from analysis.stats import mean_ci
@@ -56,7 +57,7 @@ from analysis.stats import mean_ci
 log = logging.getLogger(__name__)
 
 CHARTS_DIR = "charts"
-INDEX_FILE = "charts.md"
+CAPTIONS_FILE = "captions.json"
 ROBUSTNESS_FILE = "robustness.csv"
 FUNNEL_FILE = "funnel.csv"
 COMPARISON_FILE = "comparison.csv"
@@ -113,11 +114,11 @@ SOURCES = {"weights_dirichlet": ("Weights near the nominal ones", "权重小幅�
            "sampling": ("Survey sampling noise", "回访抽样误差"),
            "replications": ("Simulation noise (replications)", "模拟重复间差异")}
 FLAG_STYLE = {  # flag -> (colour, English, Chinese)
-    "above_99.8": (cs.BLUE, "above 99.8% limit", "高于99.8%上限"),
-    "above_95": (cs.SKY, "above 95% limit", "高于95%上限"),
-    "inside": (cs.LIGHT_GREY, "inside limits", "控制限内"),
-    "below_95": (cs.ORANGE, "below 95% limit", "低于95%下限"),
-    "below_99.8": (cs.VERMILLION, "below 99.8% limit", "低于99.8%下限"),
+    "above_99.8": (cs.BLUE, "above 99.8% limit", "高于99.8%限"),
+    "above_95": (cs.SKY, "above 95% limit", "高于95%限"),
+    "inside": (cs.LIGHT_GREY, "inside the limits", "限内"),
+    "below_95": (cs.ORANGE, "below 95% limit", "低于95%限"),
+    "below_99.8": (cs.VERMILLION, "below 99.8% limit", "低于99.8%限"),
 }
 PARAMS = {  # swept parameter -> (English, Chinese, unit)
     "call_center.seats": ("Seats", "坐席数", "seats"),
@@ -138,6 +139,32 @@ SWEEP_KPIS = ("service_level", "abandonment_rate", "asa_s", "agent_occupancy", "
 SWEEP_META_KEYS = {"job", "metric", "mean", "ci_low", "ci_high", "n_replications"}
 
 
+#: What each chart shows (the caption under its finding title).
+CAPTIONS = {
+    "calls_by_hour": "Top: calls offered per hour of day, answered and not answered (mean day, 95% CI bars). "
+                     "Bottom: service level and abandonment rate per hour (95% CI bands), with the 80% target.",
+    "lead_time_distribution": "Share of closed tickets closed within a given time (log scale), per urgency class; "
+                              "circles mark each class's time limit.",
+    "lead_time_by_policy": "Share of closed tickets closed within a given time, per urgency class, one line per run; "
+                           "circles mark the share within the class's limit.",
+    "deadline_compliance_by_district": "Deadline compliance per district with its 95% CI over replications, sorted; "
+                                       "dashed: all streets.",
+    "league_bump": "Monthly rank of the streets that were best and worst in the last month (one replication, as "
+                   "a published league table).",
+    "rank_caterpillar": "Each street's rank when the chosen source of uncertainty is redrawn (median and 90% "
+                        "interval) against its published rank; right: the top and bottom streets by name.",
+    "rank_caterpillar_all_sources": "The same rank intervals for each source of uncertainty, side by side.",
+    "weight_sensitivity": "Streets whose class (top / bottom of the table) depends on the weights: chance of the "
+                          "class over weight draws, near the nominal weights and over any weights.",
+    "funnel_plot": "Each street's rate against its number of answers, with 95% and 99.8% control limits around "
+                   "the city rate; colour = where the street falls.",
+    "policy_comparison": "Paired differences B − A per KPI with 95% CI (same random numbers in both runs); green "
+                         "better, vermillion worse, grey not clearly different.",
+    "staffing_curve": "Service level and abandonment against the number of agents: simulation (points, 95% CI) "
+                      "and Erlang-A theory (lines) where it applies.",
+}
+
+
 class SkipChart(Exception):
     """A chart cannot be drawn from the data at hand (the message says why)."""
 
@@ -151,10 +178,15 @@ class Chart:
     title: str
     subtitle: str = ""
     facts: dict = field(default_factory=dict)
+    caption: str = ""
 
     def save(self, out_dir: Path) -> Path:
         """Write ``<out_dir>/<name>.png`` and ``.svg``; return the PNG path."""
-        return cs.save(self.fig, out_dir, self.name)
+        return cs.save(self.fig, out_dir, self.name, self.title, self.describe())
+
+    def describe(self) -> str:
+        """What the chart shows, then the finding in Chinese (a caption)."""
+        return " ".join(t for t in (self.caption or CAPTIONS.get(self.name, ""), self.subtitle) if t)
 
 
 # ---------------------------------------------------------------------- small helpers
@@ -238,7 +270,7 @@ def _kpi(metric: str) -> tuple[str, str, str, float, int]:
     return KPI.get(metric, (metric.replace("_", " "), "", "", 1, 0))
 
 
-def _street_label(row: Mapping, rank_prefix: bool = False) -> str:
+def _street_label(row: Mapping) -> str:
     en = row.get("street") or row.get("district") or str(row.get("unit", ""))
     zh = row.get("street_zh") if row.get("street") else row.get("district_zh")
     return cs.name(en, zh)
@@ -353,13 +385,14 @@ def calls_by_hour(hourly_rows: Iterable[Mapping], *, sl_threshold_s: float = 30,
     peak = int(np.nanargmax(off[:, 0]))
     w = sl[worst] * 100
     ci = _ci(w[1], w[2], 1)
+    ci = f" {ci}" if ci else ""
     if w[0] < 100 * day_sl - 2:
-        title = (f"Service level is {_pct(day_sl)} over the day but falls to {w[0]:.1f}% {ci} "
+        title = (f"Service level is {_pct(day_sl)} over the day but falls to {w[0]:.1f}%{ci} "
                  f"at {worst}–{worst + 1} h")
-        sub = f"全天服务水平为{_pct(day_sl)}，但{worst}–{worst + 1}时降至{w[0]:.1f}% {ci}"
+        sub = f"全天服务水平为{_pct(day_sl)}，但{worst}–{worst + 1}时降至{w[0]:.1f}%{ci}"
     else:
-        title = f"Service level is {_pct(day_sl)} over the day and never below {w[0]:.1f}% {ci} in any hour"
-        sub = f"全天服务水平为{_pct(day_sl)}，各时段均不低于{w[0]:.1f}% {ci}"
+        title = f"Service level is {_pct(day_sl)} over the day and never below {w[0]:.1f}%{ci} in any hour"
+        sub = f"全天服务水平为{_pct(day_sl)}，各时段均不低于{w[0]:.1f}%{ci}"
     if w[0] < 100 * day_sl - 2:
         title += f", when {off[worst, 0]:,.0f} calls an hour arrive"
         sub += f"（该时段每小时{off[worst, 0]:,.0f}个来电）"
@@ -539,7 +572,7 @@ def lead_time_by_policy(histograms: Mapping[str, Iterable[Mapping]], deadlines_h
     en, zh = URGENCY.get(cls, (cls, cls))
     d = deadlines[cls]
     verb, verb_zh = ("rises", "升至") if delta > 0 else ("falls", "降至")
-    title = (f"{lab_en}: {en.lower()} tickets closed within {_hours(d)} {verb} from {a * 100:.1f}% to "
+    title = (f"{lab_en}: the share of {en.lower()} tickets closed within {_hours(d)} {verb} from {a * 100:.1f}% to "
              f"{b * 100:.1f}% (vs {_mid(first_en)})")
     sub = f"{lab_zh}：{zh}类工单{_hours_zh(d)}内办结比例由{a * 100:.1f}%（{first_zh}）{verb_zh}{b * 100:.1f}%"
     note = (note or cs.source_note(ci=False)) + " Tickets closed by the end of each run; circles: share within the limit."
@@ -620,10 +653,16 @@ def deadline_compliance_by_district(rows: Iterable[Mapping], *, note: str | None
     (w_en, w_zh), w = stats[0][0], stats[0][1]
     (b_en, b_zh), b = stats[-1][0], stats[-1][1]
     n_below = sum(c == cs.VERMILLION for c in colours)
+    has_ci = any(math.isfinite(s[2]) for s in stats)
+    if has_ci:
+        tail = f", {'none' if n_below == 0 else n_below} of {len(stats)} districts clearly below"
+        tail_zh = f"，{n_below}个区显著偏低" if n_below else "，没有区显著偏低"
+    else:
+        tail, tail_zh = " (one replication: no CI)", "（仅一次重复，无置信区间）"
     title = (f"Deadline compliance ranges from {w * 100:.1f}% in {w_en} to {b * 100:.1f}% in {b_en}; "
-             f"all streets {city_mean * 100:.1f}%, {n_below} of {len(stats)} districts clearly below")
+             f"all streets {city_mean * 100:.1f}%{tail}")
     sub = (f"各区按时办结率从{w_zh or w_en}的{w * 100:.1f}%到{b_zh or b_en}的{b * 100:.1f}%不等；"
-           f"全市街乡为{city_mean * 100:.1f}%，{n_below}个区显著偏低")
+           f"全市街乡为{city_mean * 100:.1f}%{tail_zh}")
     note = (note or cs.source_note()) + " Street tickets whose deadline fell inside the run, all months pooled; " \
         "colour: the district's 95% CI lies above / below the all-streets value."
     cs.finish(fig, title, sub, note, legend=legend)
@@ -672,16 +711,14 @@ def league_bump(rows: Iterable[Mapping], n: int = 10, *, replication: str | int 
                 ys = np.array([_num(by_month[m][u]["rank"]) if u in by_month[m] else np.nan for m in months])
                 ranks.append(ys)
                 ax.plot(xs, ys, color=colour, alpha=0.75, lw=1.4, marker="o", ms=4)
-            allr = np.concatenate(ranks)
-            lo, hi = np.nanmin(allr), np.nanmax(allr)
-            pad = max(1.0, 0.04 * (hi - lo))
-            ax.set_ylim(hi + pad, lo - pad)  # rank 1 at the top
+            total = max(n_ranked.values())
+            ax.set_ylim(total + 0.03 * total, 1 - 0.03 * total)  # rank 1 at the top, same scale in both panels
             ax.set_xlim(-0.15, len(months) - 1 + 0.15)
             ax.set_xticks(xs, [f"{_month_en(m)}\n{_month_zh(m)}" for m in months])
             ax.set_title(head, color=colour)
             ax.set_ylabel(cs.label("Rank", "排名", f"1 = best of {n_ranked[last]}"))
-            ticks = [t for t in MaxNLocator(integer=True, nbins=6).tick_values(lo, hi) if lo - pad <= t <= hi + pad]
-            ax.set_yticks(sorted({max(1, int(t)) for t in ticks} | {int(lo), int(hi)}))
+            ticks = [1] + list(range(50, total, 50))
+            ax.set_yticks(ticks + ([total] if total - ticks[-1] >= 40 else []))
             ax.grid(axis="x", visible=False)
             labels = [f"{int(_num(r['rank']))}. {_street_label(r)}" for r in group]
             twin = ax.twinx()
@@ -691,11 +728,17 @@ def league_bump(rows: Iterable[Mapping], n: int = 10, *, replication: str | int 
             twin.grid(False)
             twin.spines[:].set_visible(False)
             bumps.append((ax, twin, np.array([ys[-1] for ys in ranks]), labels))
-    title = (f"{'Only ' if kept_top < n / 2 else ''}{kept_top} of {_month_en(last)}'s {n} best streets "
-             f"{'was' if kept_top == 1 else 'were'} also top {n} in {_month_en(prev)}; "
-             f"{kept_bottom} of the {n} worst {'was' if kept_bottom == 1 else 'were'} bottom {n} in both months")
-    sub = (f"{_month_zh(last)}排名前{n}的街乡中仅{kept_top}个在{_month_zh(prev)}也位列前{n}；"
-           f"后{n}名中有{kept_bottom}个连续两月位列后{n}")
+    def count(k: int, capital: bool = False) -> str:
+        word = "none" if k == 0 else (f"only {k}" if k < n / 2 else str(k))
+        return word[0].upper() + word[1:] if capital else word
+
+    title = (f"{count(kept_top, True)} of {_month_en(last)}'s {n} best streets {'was' if kept_top <= 1 else 'were'} "
+             f"also top {n} in {_month_en(prev)}; {count(kept_bottom)} of its {n} worst "
+             f"{'was' if kept_bottom <= 1 else 'were'} bottom {n} then")
+    zh_top = f"仅{kept_top}个" if kept_top else "没有一个"
+    zh_bottom = f"有{kept_bottom}个" if kept_bottom else "没有一个"
+    sub = (f"{_month_zh(last)}排名前{n}的街乡中{zh_top}在{_month_zh(prev)}也位列前{n}；"
+           f"后{n}名中{zh_bottom}在{_month_zh(prev)}也位列后{n}")
     note = (note or cs.source_note(ci=False)) + \
         " League table of one simulated replication (as a published table would be); ranks among ranked streets."
     cs.finish(fig, title, sub, note)
@@ -752,12 +795,21 @@ def _caterpillar_panel(ax, rows: list[dict], highlight: int, n_ranked: int) -> N
     med = np.array([_num(r["median_rank"]) for r in rows])
     lo = np.array([_num(r["rank_p05"]) for r in rows])
     hi = np.array([_num(r["rank_p95"]) for r in rows])
-    colour = np.where(x <= highlight, cs.BLUE, np.where(x > n_ranked - highlight, cs.VERMILLION, cs.GREY))
     ax.plot([1, n_ranked], [1, n_ranked], color=cs.BLACK, lw=0.6, ls="--", zorder=1)
-    ax.vlines(x, lo, hi, colors=colour, lw=1.0, alpha=0.55, zorder=2)
-    ax.scatter(x, med, c=colour, s=6, zorder=3, lw=0)
-    ax.set_xlim(0, n_ranked + 1)
-    ax.set_ylim(n_ranked + 1, 0)
+    top, bottom = x <= highlight, x > n_ranked - highlight
+    rest = ~(top | bottom)
+    ax.vlines(x[rest], lo[rest], hi[rest], colors=cs.GREY, lw=0.8, alpha=0.35, zorder=2)
+    ax.scatter(x[rest], med[rest], color=cs.GREY, s=5, zorder=3, lw=0)
+    for m, colour in ((top, cs.BLUE), (bottom, cs.VERMILLION)):
+        ax.vlines(x[m], lo[m], hi[m], colors=colour, lw=1.3, alpha=0.8, zorder=4)
+        ax.scatter(x[m], med[m], color=colour, s=9, zorder=5, lw=0)
+    ax.set_xlim(-2, n_ranked + 3)
+    ax.set_ylim(n_ranked + 3, -2)
+    ticks = [1] + list(range(50, n_ranked, 50))
+    if n_ranked - ticks[-1] >= 40:
+        ticks.append(n_ranked)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
 
 
 def _width(rows: list[dict]) -> float:
@@ -814,10 +866,12 @@ def rank_caterpillar(rows: Iterable[Mapping], source: str = "sampling", *, month
     width = _width(rows)
     p_top = [_num(r.get("p_top_n")) for r in top]
     stay = sum(1 for p in p_top if math.isfinite(p) and p >= 0.9)
+    stay_en = "none" if stay == 0 else f"only {stay}" if stay < highlight / 2 else f"{stay}"
     title = (f"{src_en}: a typical street's 90% rank interval spans {width:.0f} places; "
-             f"{stay} of the top {highlight} stay top {highlight} in at least 90% of redraws")
-    sub = (f"{src_zh}：街乡排名90%区间宽度的中位数为{width:.0f}位；前{highlight}名中{stay}个"
-           f"在至少90%的重抽中仍列前{highlight}")
+             f"{stay_en} of the top {highlight} {'stays' if stay <= 1 else 'stay'} top {highlight} "
+             f"in at least 90% of redraws")
+    sub = (f"{src_zh}：街乡排名90%区间宽度的中位数为{width:.0f}位；前{highlight}名中"
+           + ("没有一个" if stay == 0 else f"{stay}个") + f"能在至少90%的重抽中保持前{highlight}")
     note = (note or cs.source_note(ci=False)) + \
         f" Month {month}; {src_en.lower()} redrawn, streets re-ranked each draw (analysis.robustness)."
     cs.finish(fig, title, sub, note)
@@ -896,15 +950,21 @@ def weight_sensitivity(rows: Iterable[Mapping], *, month: str | None = None, top
         unsure.sort(key=lambda d: min(abs(_num(d[s][col]) - 0.5) for s in srcs if s in d))
         groups[col] = (unsure, sure)
     n_top, n_bottom = len(groups["p_top_n"][0]), len(groups["p_bottom_n"][0])
+    top_sure, bottom_sure = groups["p_top_n"][1], groups["p_bottom_n"][1]
+    if n_top + n_bottom == 0:
+        raise SkipChart(f"no street's class depends on the weights ({top_sure} always top {top_n}, "
+                        f"{bottom_sure} always bottom {bottom_n})")
     shown = {col: sorted(g[0][:max_streets], key=lambda d: _num(d["row"]["nominal_rank"])) for col, g in groups.items()}
-    heights = [max(1, len(shown["p_top_n"])), max(1, len(shown["p_bottom_n"]))]
+    panels = [(col, head, colour) for col, head, colour in
+              (("p_top_n", f"Could be top {top_n} (先进) — or not", cs.BLUE),
+               ("p_bottom_n", f"Could be bottom {bottom_n} (整改) — or not", cs.VERMILLION)) if shown[col]]
+    heights = [len(shown[col]) for col, _, _ in panels]
     markers = {"weights_dirichlet": ("o", cs.BLUE, "full"), "weights_simplex": ("D", cs.ORANGE, "none")}
     with cs.style():
-        fig, axes = cs.new_figure(height=2.4 + 0.23 * sum(heights), nrows=2, sharex=True,
-                                  gridspec_kw={"height_ratios": heights})
-        for ax, col, head, colour in ((axes[0], "p_top_n", f"Could be top {top_n} (先进) — or not", cs.BLUE),
-                                      (axes[1], "p_bottom_n", f"Could be bottom {bottom_n} (整改) — or not",
-                                       cs.VERMILLION)):
+        fig, axes = cs.new_figure(height=2.4 + 0.23 * sum(heights) + 0.5 * len(panels), nrows=len(panels),
+                                  sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})
+        axes = axes[:, 0]
+        for ax, (col, head, colour) in zip(axes, panels):
             ds = shown[col]
             ax.axvspan(lo * 100, hi * 100, color=cs.LIGHT_GREY, alpha=0.35, lw=0)
             yy = np.arange(len(ds))
@@ -917,29 +977,25 @@ def weight_sensitivity(rows: Iterable[Mapping], *, month: str | None = None, top
                 ps = [_num(d[s][col]) * 100 for s in srcs if s in d]
                 ax.plot([min(ps), max(ps)], [yi, yi], color=cs.GREY, lw=0.8, zorder=2)
             ax.set_yticks(yy, [f"{int(_num(d['row']['nominal_rank']))}. {_street_label(d['row'])}" for d in ds])
-            ax.set_ylim(max(len(ds), 1) - 0.5, -0.6)
+            ax.set_ylim(len(ds) - 0.5, -0.6)
             more = len(groups[col][0]) - len(ds)
             ax.set_title(head + (f"  (the {len(ds)} most uncertain of {len(groups[col][0])})" if more > 0 else ""),
                          color=colour)
-            if not ds:
-                ax.text(50, 0, "no street: the class does not depend on the weights 无", ha="center", va="center",
-                        color=cs.TEXT_GREY)
-                ax.set_yticks([])
             ax.grid(axis="y", visible=False)
-        axes[1].set_xlim(-3, 103)
-        axes[1].set_xlabel(cs.label("Chance of the class over weight draws", "权重抽样中归入该类的概率", "%"))
-        axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.12), ncols=2)
-    top_sure, bottom_sure = groups["p_top_n"][1], groups["p_bottom_n"][1]
-    title = (f"The weights decide the class of {len({id(d) for g in groups.values() for d in g[0]})} streets: "
-             f"{n_top} may or may not be top {top_n}, {n_bottom} may or may not be bottom {bottom_n}; "
-             f"{top_sure} are top {top_n} and {bottom_sure} bottom {bottom_n} whatever the weights")
-    sub = (f"权重选择决定了{len({id(d) for g in groups.values() for d in g[0]})}个街乡的类别："
+        axes[-1].set_xlim(-3, 103)
+        axes[-1].set_xlabel(cs.label("Chance of the class over weight draws", "权重抽样中归入该类的概率", "%"))
+        legend = axes[0].get_legend_handles_labels()
+    n_unsure = len({id(d) for g in groups.values() for d in g[0]})
+    title = (f"Weights decide the class of {n_unsure} street{'' if n_unsure == 1 else 's'}: "
+             f"{n_top} could be top {top_n} or not, {n_bottom} bottom {bottom_n} or not; "
+             f"{top_sure} are top {top_n} and {bottom_sure} bottom {bottom_n} under any weights")
+    sub = (f"权重选择决定了{n_unsure}个街乡的类别："
            f"{n_top}个可能进入或跌出前{top_n}名（先进），{n_bottom}个可能进入或跌出后{bottom_n}名（整改）；"
            f"{top_sure}个无论权重如何都列前{top_n}，{bottom_sure}个都列后{bottom_n}")
     note = (note or cs.source_note(ci=False)) + \
         f" Month {month}; uncertain = chance between {lo:.0%} and {hi:.0%} (shaded) under either weight source; " \
         "numbers before names are published ranks."
-    cs.finish(fig, title, sub, note)
+    cs.finish(fig, title, sub, note, legend=legend)
     return Chart("weight_sensitivity", fig, title, sub, {"uncertain_top": n_top, "uncertain_bottom": n_bottom,
                                                          "sure_top": top_sure, "sure_bottom": bottom_sure})
 
@@ -957,7 +1013,7 @@ def funnel_plot(rows: Iterable[Mapping], *, month: str | None = None, label_wors
         raise SkipChart("no funnel rows with data")
     counts = {}
     with cs.style():
-        fig, axes = cs.new_figure(height=4.9, ncols=len(rates), squeeze=False)
+        fig, axes = cs.new_figure(height=5.4, ncols=len(rates), squeeze=False)
         for ax, rate in zip(axes.flat, rates):
             sel = sorted((r for r in rows if str(r["rate"]) == rate), key=lambda r: _num(r["n"]))
             n = np.array([_num(r["n"]) for r in sel])
@@ -978,7 +1034,8 @@ def funnel_plot(rows: Iterable[Mapping], *, month: str | None = None, label_wors
                     ax.scatter(n[m], val[m], s=14 if f == "inside" else 20, color=colour, zorder=3 + order.index(f),
                                edgecolors="#777777" if f == "inside" else "none", lw=0.3)
             counts[rate] = {f: flags.count(f) for f in FLAG_STYLE}
-            worst = [i for i in np.argsort(val) if flags[i] == "below_99.8"][:label_worst]
+            worst = [i for i in np.argsort(val) if flags[i] == "below_99.8"]
+            worst = worst[:label_worst] if len(worst) <= 5 else []  # name a few outliers, not a crowd
             for i in worst:
                 ax.annotate(sel[i].get("street_zh") or sel[i].get("street") or "", (n[i], val[i]),
                             xytext=(4, -2), textcoords="offset points", fontsize=cs.BASE_SIZE - 2,
@@ -988,25 +1045,28 @@ def funnel_plot(rows: Iterable[Mapping], *, month: str | None = None, label_wors
             d_en, d_zh, unit = RATE_DENOMINATOR.get(rate, ("Denominator", "分母", "n"))
             ax.set_xlabel(cs.label(d_en, d_zh, unit), fontsize=cs.BASE_SIZE - 1)
             ax.set_xlim(left=0)
-            lo_all = min(np.nanmin(val), np.nanmin([_num(r["lo998"]) for r in sel]) * 100)
-            ax.set_ylim(max(0, lo_all - 2), min(100, np.nanmax(val)) + 2)
+            pad = max(2.0, 0.06 * (np.nanmax(val) - np.nanmin(val)))
+            ax.set_ylim(max(0, np.nanmin(val) - pad), min(100, np.nanmax(val)) + pad)
         axes.flat[0].set_ylabel(cs.label("Rate", "比率", "%"))
         handles = [Line2D([], [], marker="o", ls="", color=FLAG_STYLE[f][0], label=f"{FLAG_STYLE[f][1]} {FLAG_STYLE[f][2]}")
                    for f in ("above_99.8", "above_95", "inside", "below_95", "below_99.8")]
-        handles += [Line2D([], [], color=cs.GREY, ls="--", label="95% limits"),
-                    Line2D([], [], color=cs.GREY, ls="-", label="99.8% limits 控制限")]
+        handles += [Line2D([], [], color=cs.BLACK, lw=0.8, label="city rate 全市"),
+                    Line2D([], [], color=cs.GREY, ls="--", label="95% limits 95%控制限"),
+                    Line2D([], [], color=cs.GREY, ls="-", label="99.8% limits 99.8%控制限")]
         legend = (handles, [h.get_label() for h in handles])
     below_units = {str(r["unit"]) for r in rows if str(r["flag"]) == "below_99.8"}
     above_units = {str(r["unit"]) for r in rows if str(r["flag"]) == "above_99.8"}
     parts = ", ".join(f"{RATE_LABELS.get(r, (r,))[0].split()[0].lower()} {counts[r]['below_99.8']}" for r in rates)
     parts_zh = "、".join(f"{RATE_LABELS.get(r, (r, r))[1]}{counts[r]['below_99.8']}个" for r in rates)
     total = len({str(r["unit"]) for r in rows})
-    title = (f"{len(below_units)} of {total} streets fall below the 99.8% funnel limit on at least one rate "
-             f"({parts}) — more than chance explains; {len(above_units)} are above it")
-    sub = f"{total}个街乡中有{len(below_units)}个至少一项比率低于99.8%控制下限（{parts_zh}），超出随机波动；{len(above_units)}个高于上限"
+    expected = 0.001 * len(rows)  # one-sided 0.1% per street and rate under "on target"
+    title = (f"{len(below_units)} of {total} streets fall below the 99.8% limit on some rate ({parts}; "
+             f"~{expected:.0f} expected by chance); {len(above_units)} lie above it")
+    sub = (f"{total}个街乡中有{len(below_units)}个至少一项比率低于99.8%控制下限（{parts_zh}；"
+           f"纯随机波动约{expected:.0f}个），{len(above_units)}个高于上限")
     note = (note or cs.source_note(ci=False)) + \
         f" Month {month}; limits are exact binomial around the city rate (analysis.funnel); each point a street."
-    cs.finish(fig, title, sub, note, legend=legend, legend_cols=4)
+    cs.finish(fig, title, sub, note, legend=legend, legend_cols=3)
     return Chart("funnel_plot", fig, title, sub, {"below": len(below_units), "above": len(above_units),
                                                   "counts": counts})
 
@@ -1063,15 +1123,15 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
             small = cs.BASE_SIZE - 1
             if k == 0:
                 tab.text(0.0, -0.6, "B − A [95% CI]", fontsize=small - 0.5, color=cs.TEXT_GREY, va="bottom")
-                tab.text(0.6, -0.6, "A → B", fontsize=small - 0.5, color=cs.TEXT_GREY, va="bottom")
+                tab.text(0.655, -0.6, "A → B", fontsize=small - 0.5, color=cs.TEXT_GREY, va="bottom")
             for yi, i in zip(yy, sel):
-                dec = _dec(max(abs(i["d"]), abs(i["hi"] - i["lo"]) / 2 if math.isfinite(i["lo"]) else 0))
+                dec = min(2, _dec(max(abs(i["d"]), abs(i["hi"] - i["lo"]) / 2 if math.isfinite(i["lo"]) else 0)))
                 txt = f"{i['d']:+.{dec}f} {_ci(i['lo'], i['hi'], dec)}".replace("-", "−")
                 tab.text(0.0, yi, txt, va="center", fontsize=small, color=i["colour"] if i["sig"] else cs.TEXT_GREY)
                 lv = i["level_unit"]
                 ad = 1 if lv == "%" else _dec(min(abs(i["a"]), abs(i["b"])))
                 unit_txt = "%" if lv == "%" else f" {lv}"
-                tab.text(0.6, yi, f"{i['a']:,.{ad}f} → {i['b']:,.{ad}f}{unit_txt}", va="center", fontsize=small,
+                tab.text(0.655, yi, f"{i['a']:,.{ad}f} → {i['b']:,.{ad}f}{unit_txt}", va="center", fontsize=small,
                          color=cs.TEXT_GREY)
             en, zh, unit_txt = DIFF_AXIS.get(u, ("Difference", "差值", u))
             ax.set_xlabel(cs.label(f"{en} B − A", zh, unit_txt), fontsize=cs.BASE_SIZE - 0.5)
@@ -1319,29 +1379,37 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
             ax.errorbar(arr[:, 0], arr[:, 1], yerr=err, fmt="o-" if is_num else "o", color=colour, ms=5,
                         elinewidth=1.6, label=key or None)
             changes.append((key, arr[0, 0], arr[-1, 0], arr[0, 1], arr[-1, 1]))
+        if is_num and len(cats) <= 12:
+            ax.set_xticks([_num(c) for c in cats], [f"{_num(c):,.6g}" for c in cats])
         if not is_num:
             ax.set_xticks(range(len(cats)), [cs.name(*POLICY[c]) if c in POLICY else c for c in cats])
             ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.set_xlabel(cs.label(x_en, x_zh, x_unit))
         ax.set_ylabel(cs.label(en, zh, unit))
-        if unit == "%":
-            lo = min(np.nanmin(np.array([p[2] for pts in lines.values() for p in pts], float) * 100), 0)
-            ax.set_ylim(bottom=0 if lo >= 0 else None, top=None)
+        if unit == "%":  # shares from 0, with room above the highest CI
+            top = np.nanmax([max(p[1], p[3]) if math.isfinite(p[3]) else p[1] for pts in lines.values() for p in pts])
+            ax.set_ylim(0, min(100.0, top * 100 * 1.08) + 1)
         if any(k for k in lines):
             ax.legend(loc="best")
     key, x0, x1, v0, v1 = max(changes, key=lambda c: abs(c[4] - c[3]))
     fmtv = (lambda v: f"{v:.1f}%") if unit == "%" else (lambda v: f"{_fmt(v)} {unit}".strip())
+    fmtv_zh = (lambda v: f"{v:.1f}%") if unit == "%" else (lambda v: f"{_fmt(v)}{UNIT_ZH.get(unit, unit)}")
     if is_num:
         verb = "rises" if v1 > v0 else "falls"
         title = (f"{en} {verb} from {fmtv(v0)} to {fmtv(v1)} as {x_en.lower()} go from {x0:,.6g} to {x1:,.6g}"
                  + (f" ({key})" if key and len(lines) > 1 else ""))
-        sub = f"{x_zh or x}由{x0:,.6g}变为{x1:,.6g}时，{zh or en}由{fmtv(v0)}变为{fmtv(v1)}"
+        sub = f"{x_zh or x}由{x0:,.6g}变为{x1:,.6g}时，{zh or en}由{fmtv_zh(v0)}变为{fmtv_zh(v1)}"
     else:
-        title = f"{en}: {fmtv(v0)} with {cats[int(x0)]}, {fmtv(v1)} with {cats[int(x1)]}"
-        sub = f"{zh or en}：{cats[int(x0)]}为{fmtv(v0)}，{cats[int(x1)]}为{fmtv(v1)}"
+        c0, c1 = cats[int(x0)], cats[int(x1)]
+        cat_en = {c: POLICY[c][0].lower() if c in POLICY else f"{x}={c}" for c in (c0, c1)}
+        cat_zh = {c: POLICY[c][1] if c in POLICY else f"{x}={c}" for c in (c0, c1)}
+        title = f"{en} is {fmtv(v0)} with {cat_en[c0]} and {fmtv(v1)} with {cat_en[c1]}"
+        sub = f"{zh or en}：{cat_zh[c0]}为{fmtv_zh(v0)}，{cat_zh[c1]}为{fmtv_zh(v1)}"
     cs.finish(fig, title, sub, note or cs.source_note())
     safe = re.sub(r"[^A-Za-z0-9_]+", "_", metric)
-    return Chart(f"sweep_{safe}", fig, title, sub, {"x": x, "from": v0, "to": v1})
+    caption = (f"{en} (mean and 95% CI over replications) for each value of {x}"
+               + (f", one line per {', '.join(others)}" if others else "") + ".")
+    return Chart(f"sweep_{safe}", fig, title, sub, {"x": x, "from": v0, "to": v1}, caption)
 
 
 def make_sweep_charts(sweep_table_rows: Iterable[Mapping], out_dir: Path, *, metrics: Sequence[str] | None = None,
@@ -1361,7 +1429,7 @@ def make_sweep_charts(sweep_table_rows: Iterable[Mapping], out_dir: Path, *, met
                           f"Sweep of {len({r['job'] for r in rows})} runs over {', '.join(params) or 'nothing'}.")
     present = {str(r["metric"]) for r in rows}
     written, index = [], []
-    for metric in [m for m in (metrics or SWEEP_KPIS) if m in present]:
+    for metric in [m for m in (SWEEP_KPIS if metrics is None else metrics) if m in present]:
         try:
             chart = sweep_kpi_chart(rows, metric, x, note=note)
         except SkipChart as err:
@@ -1483,6 +1551,7 @@ class RunData:
         if window:
             extra.append(f"measured {window}")
         detail = ", ".join(extra)
+        ci = ci and (s.get("replications") or 0) >= 2  # one replication has no CI
         return cs.source_note(s.get("replications"), (detail[0].upper() + detail[1:] + ".") if detail else None, ci=ci)
 
 
@@ -1551,7 +1620,8 @@ def _run_builders(run: RunData, baseline: RunData | None):
 
 def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir: Path | None = None) -> list[Path]:
     """Draw every chart the run's data allows into ``run_dir/charts`` (PNG + SVG) and
-    ``charts.md`` (titles; skipped charts with the reason); return the PNG paths.
+    ``captions.json`` (titles, captions; skipped charts with the reason); return the
+    PNG paths.
 
     ``baseline_dir``: run A of a comparison (labels the comparison, and adds the
     lead-time overlay of the two runs)."""
@@ -1579,16 +1649,15 @@ def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir:
 
 
 def _write_index(out_dir: Path, index: list[tuple[str, Chart | None, str | None]]) -> None:
-    from analysis.io import write_bytes_atomic
-    lines = ["# Charts", "", "Each chart as `<name>.png` (150 dpi) and `<name>.svg`; its title states the finding.", ""]
-    for name, chart, reason in index:
-        if chart is not None:
-            lines += [f"## {name}", "", f"![{chart.title}]({name}.png)", "", f"**{chart.title}**", "",
-                      chart.subtitle, ""]
-    skipped = [(n, r) for n, c, r in index if c is None]
+    """``captions.json``: ``{name: {"title", "caption", "title_zh"}}`` for the charts
+    drawn (read by :mod:`analysis.report`), and ``"_skipped": {name: reason}``."""
+    from analysis.io import write_json_atomic
+    out = {name: {"title": c.title, "title_zh": c.subtitle, "caption": c.describe()}
+           for name, c, _ in index if c is not None}
+    skipped = {name: reason for name, c, reason in index if c is None}
     if skipped:
-        lines += ["## Not drawn", ""] + [f"- `{n}`: {r}" for n, r in skipped] + [""]
-    write_bytes_atomic(Path(out_dir) / INDEX_FILE, "\n".join(lines).encode("utf-8"))
+        out["_skipped"] = skipped
+    write_json_atomic(Path(out_dir) / CAPTIONS_FILE, out)
 
 
 def main(argv: list[str] | None = None) -> int:

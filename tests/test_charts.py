@@ -1,0 +1,385 @@
+"""Briefing charts: a small real run gives every chart its data allows (PNG + SVG, with
+finding titles); Chinese renders from the bundled Noto font; the charts of the files
+other steps write (robustness.csv, funnel.csv, comparison.csv, sweeps) work from
+small synthetic tables; charts whose data is missing are skipped with a reason.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib import font_manager, ft2font
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from analysis import chart_style as cs
+from analysis import charts
+
+REPO = Path(__file__).resolve().parent.parent
+RUN_ARGS = ["replications=2", "horizon_days=40", "warmup_days=7", "ranking.robustness.enabled=false"]
+RUN_CHARTS = ("calls_by_hour", "lead_time_distribution", "deadline_compliance_by_district", "league_bump")
+MIN_BYTES = 15_000
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def assert_chart_files(out_dir: Path, name: str) -> None:
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    assert png.is_file() and svg.is_file(), name
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > MIN_BYTES and svg.stat().st_size > MIN_BYTES, name
+    text = svg.read_text(encoding="utf-8")
+    assert "<svg" in text and "<text" not in text, f"{name}.svg must draw text as paths (needs no font)"
+
+
+# ---------------------------------------------------------------- a real run
+@pytest.fixture(scope="module", autouse=True)
+def _background_run(tmp_path_factory):
+    """The small real run starts with the module and simulates while the synthetic
+    tests (first in the file) draw; :func:`run_dir` waits for it."""
+    out = tmp_path_factory.mktemp("charts") / "run"
+    proc = subprocess.Popen([sys.executable, "run.py", *RUN_ARGS, f"hydra.run.dir={out}"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield out, proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def run_dir(_background_run) -> Path:
+    out, proc = _background_run
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    return out
+
+
+# ---------------------------------------------------------------- Chinese font
+def _ink(text: str) -> np.ndarray:
+    with cs.style():
+        fig = Figure(figsize=(2.0, 0.6), dpi=100)
+        fig.text(0.05, 0.3, text, fontsize=20)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., 0] < 128
+
+
+def test_cjk_font_is_installed_registered_and_covers_the_labels():
+    path = cs.cjk_font_path()
+    assert path is not None, "install cvttf-notosanscjk-regular: Chinese labels would show as boxes"
+    family = cs.ensure_fonts()
+    assert family and "CJK" in family
+    assert any(Path(f.fname) == path for f in font_manager.fontManager.ttflist)
+    assert cs.rc_params()["font.family"] == [cs.LATIN_FAMILY, family]
+    font = ft2font.FT2Font(str(path))
+    used = "".join([*(v[1] for v in charts.KPI.values()), *(v[1] for v in charts.URGENCY.values()),
+                    *(v[1] for v in charts.POLICY.values()), *(v[1] for v in charts.SOURCES.values()),
+                    *(v[2] for v in charts.FLAG_STYLE.values()), "先进整改排名全市街乡朝阳区"])
+    city = REPO / "scenarios" / "city"
+    used += "".join(r["district_zh"] for r in charts.read_rows(city / "beijing_2019_districts.csv"))
+    used += "".join(r["street_zh"] for r in charts.read_rows(city / "beijing_2019_streets.csv"))
+    missing = sorted({ch for ch in used if ord(ch) > 0x2E80 and font.get_char_index(ord(ch)) == 0})
+    assert not missing, f"glyphs missing from {path.name}: {missing}"
+
+
+def test_chinese_renders_from_noto_not_as_boxes():
+    cs.ensure_fonts()
+    chinese, boxes = _ink("朝阳区"), _ink("\u25a1\u25a1\u25a1")
+    assert chinese.sum() > 50
+    assert np.count_nonzero(chinese != boxes) > 0.3 * max(chinese.sum(), boxes.sum())
+    # and the glyph of 朝 comes from the Noto file through matplotlib's per-glyph fallback
+    with cs.style():
+        prop = font_manager.FontProperties()
+        paths = font_manager.fontManager._find_fonts_by_props(prop)
+        font = font_manager.get_font(paths)
+    assert Path(paths[0]).name.startswith("DejaVuSans"), "Latin text stays DejaVu Sans"
+    if hasattr(font, "_get_fontmap"):
+        fontmap = font._get_fontmap("朝a")
+        assert Path(fontmap["朝"].fname) == cs.cjk_font_path()
+        assert Path(fontmap["a"].fname).name.startswith("DejaVuSans")
+
+
+def test_missing_font_warns_once_and_still_draws(monkeypatch, caplog, tmp_path):
+    saved = dict(cs._font_state)
+    monkeypatch.setattr(cs, "cjk_font_path", lambda: None)
+    cs._font_state.clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="analysis.chart_style"):
+            assert cs.ensure_fonts() is None
+            assert cs.ensure_fonts() is None
+        assert caplog.text.count("Chinese font missing") == 1
+        assert cs.rc_params()["font.family"] == [cs.LATIN_FAMILY]
+        rows = [{"hour": h, "metric": m, "mean": v, "ci_low": v * 0.95, "ci_high": v * 1.05}
+                for h in range(24) for m, v in (("calls_offered_per_day", 500.0), ("calls_answered_per_day", 450.0),
+                                                 ("service_level", 0.8))]
+        png = charts.calls_by_hour(rows).save(tmp_path)
+        assert png.is_file()
+    finally:
+        cs._font_state.clear()
+        cs._font_state.update(saved)
+
+
+# ---------------------------------------------------------------- synthetic tables
+N_STREETS = 40
+
+
+def _streets():
+    return [{"unit": i, "district": "Chaoyang" if i % 2 else "Haidian", "street": f"S-{i:02d}",
+             "street_zh": f"朝阳{i:02d}街乡" if i % 2 else f"海淀{i:02d}街乡"} for i in range(N_STREETS)]
+
+
+@pytest.fixture
+def robustness_csv(tmp_path) -> Path:
+    rows = []
+    for src, spread in (("weights_dirichlet", 3), ("weights_simplex", 8), ("sampling", 12), ("replications", 6)):
+        for s in _streets():
+            nominal = s["unit"] + 1
+            # streets ranked 9-12 are uncertain about the top 10 under both weight sources,
+            # 29-32 about the bottom 10; 1-5 are sure top 10, 36-40 sure bottom 10
+            p_top = 1.0 if nominal <= 5 else (0.5 if 9 <= nominal <= 12 else (0.95 if nominal <= 8 else 0.0))
+            p_bottom = 1.0 if nominal >= 36 else (0.4 if 29 <= nominal <= 32 else (0.95 if nominal >= 33 else 0.0))
+            rows.append({"month": "2019-07", "source": src, **s, "nominal_rank": nominal,
+                         "median_rank": nominal, "rank_p05": max(1, nominal - spread),
+                         "rank_p95": min(N_STREETS, nominal + spread), "p_top_n": p_top, "p_bottom_n": p_bottom})
+    # an older month that must be ignored by default, and an unranked street
+    rows.append({**rows[0], "month": "2019-06", "rank_p95": 40})
+    rows.append({**rows[1], "nominal_rank": "", "median_rank": "", "rank_p05": "", "rank_p95": "",
+                 "p_top_n": "", "p_bottom_n": ""})
+    return write_csv(tmp_path / "robustness.csv", rows)
+
+
+def test_rank_caterpillar_from_csv(robustness_csv, tmp_path):
+    rows = charts.read_rows(robustness_csv)
+    chart = charts.rank_caterpillar(rows)  # default source: sampling
+    assert chart.facts["source"] == "sampling" and chart.facts["month"] == "2019-07"
+    widths = sorted(float(r["rank_p95"]) - float(r["rank_p05"]) for r in rows
+                    if r["source"] == "sampling" and r["month"] == "2019-07" and r["nominal_rank"])
+    assert chart.facts["median_width"] == pytest.approx(np.median(widths))
+    assert f"{np.median(widths):.0f} places" in chart.title and "Survey sampling noise" in chart.title
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
+    combined = charts.rank_caterpillar(rows, source="all")
+    assert combined.name == "rank_caterpillar_all_sources"
+    assert "Survey sampling noise moves street ranks most" in combined.title
+    assert_chart_files(tmp_path, combined.save(tmp_path).stem)
+    with pytest.raises(charts.SkipChart):
+        charts.rank_caterpillar(rows, source="nonexistent")
+
+
+def test_weight_sensitivity_from_csv(robustness_csv, tmp_path):
+    chart = charts.weight_sensitivity(charts.read_rows(robustness_csv), top_n=10)
+    f = chart.facts
+    assert (f["uncertain_top"], f["uncertain_bottom"], f["sure_top"], f["sure_bottom"]) == (4, 4, 8, 8)
+    assert "class of 8 streets" in chart.title and "4 could be top 10" in chart.title
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
+
+
+@pytest.fixture
+def funnel_csv(tmp_path) -> Path:
+    flags = ["inside"] * 30 + ["below_99.8"] * 3 + ["below_95"] * 3 + ["above_95"] * 2 + ["above_99.8"] * 1 + ["no_data"]
+    rows = []
+    for rate, p0 in (("response_rate", 0.98), ("resolution_rate", 0.7), ("satisfaction_rate", 0.82)):
+        for s, flag in zip(_streets(), flags):
+            n = 20 + 10 * s["unit"]
+            se = (p0 * (1 - p0) / n) ** 0.5
+            shift = {"inside": 0, "below_99.8": -4, "below_95": -2.3, "above_95": 2.3, "above_99.8": 4}.get(flag, 0)
+            value = "" if flag == "no_data" else min(1.0, max(0.0, p0 + shift * se))
+            rows.append({"month": "2019-07", "rate": rate, **s, "value": value, "n": 0 if flag == "no_data" else n,
+                         "p0": p0, "lo95": p0 - 1.96 * se, "hi95": min(1, p0 + 1.96 * se),
+                         "lo998": p0 - 3.09 * se, "hi998": min(1, p0 + 3.09 * se), "flag": flag})
+    return write_csv(tmp_path / "funnel.csv", rows)
+
+
+def test_funnel_plot_from_csv(funnel_csv, tmp_path):
+    chart = charts.funnel_plot(charts.read_rows(funnel_csv))
+    assert chart.facts["below"] == 3 and chart.facts["above"] == 1
+    assert chart.facts["counts"]["resolution_rate"]["below_99.8"] == 3
+    assert chart.title.startswith("3 of 39 streets fall below the 99.8% limit")
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
+
+
+COMPARISON = [  # metric, a, b, diff, ci_low, ci_high (comparison.csv)
+    ("service_level", 0.7456, 0.7490, 0.0034, -0.0001, 0.0069),
+    ("asa_s", 17.13, 16.75, -0.37, -0.58, -0.17),
+    ("dispatch_delay_mean_h", 0.173, 8.617, 8.443, 8.303, 8.584),
+    ("lead_time_mean_h", 68.23, 76.08, 7.855, 7.638, 8.073),
+    ("deadline_compliance", 0.9011, 0.8676, -0.0335, -0.0341, -0.0329),
+    ("resolution_rate", 0.7143, 0.7143, 0.00003, -0.0002, 0.0003),
+    ("calls_offered", 892732, 892898, 165.7, -231.6, 563.0),
+]
+
+
+def test_policy_comparison_title_names_the_largest_significant_difference(tmp_path):
+    path = write_csv(tmp_path / "comparison.csv", [dict(zip(("metric", "a", "b", "diff", "ci_low", "ci_high"), r))
+                                                   for r in COMPARISON])
+    chart = charts.policy_comparison(charts.read_rows(path), "Direct dispatch 直派街乡", "Two-level dispatch 两级派单")
+    assert chart.facts["largest"] == "dispatch_delay_mean_h" and chart.facts["significant"] == 4
+    assert chart.title.startswith("Two-level dispatch raises mean dispatch delay by 8.4 h [8.3, 8.6]")
+    assert "vs direct dispatch" in chart.title and "4 of 6 KPIs differ" in chart.title
+    assert "两级派单使平均派单时长增加8.4小时" in chart.subtitle
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
+    # nothing significant
+    flat = [dict(zip(("metric", "a", "b", "diff", "ci_low", "ci_high"), (m, a, a, 0.0, -1.0, 1.0)))
+            for m, a, *_ in COMPARISON]
+    assert "do not differ clearly" in charts.policy_comparison(flat, "A", "B").title
+
+
+# ---------------------------------------------------------------- staffing and sweeps
+def _sweep_rows(seats=(44, 47, 50, 53, 56), dispatch=None) -> list[dict]:
+    from analysis.erlang import erlang_a
+    rows = []
+    for policy in dispatch or [None]:
+        for c in seats:
+            res = erlang_a(c, 9.5, 1 / 5.0, 1 / 3.0)
+            job = f"call_center.seats={c}" + (f",dispatch={policy}" if policy else "")
+            base = {"job": job, "call_center.seats": str(c), **({"dispatch": policy} if policy else {}),
+                    "n_replications": 3}
+            for metric, v in (("service_level", res.service_level(0.5)), ("abandonment_rate", res.p_abandon),
+                              ("calls_offered_per_day", 9.5 * 1440), ("asa_s", 60 * res.asa)):
+                extra = 0.02 if policy == "two_level" and metric == "service_level" else 0.0
+                rows.append({**base, "metric": metric, "mean": v - extra, "ci_low": 0.97 * (v - extra),
+                             "ci_high": 1.03 * (v - extra)})
+    return rows
+
+
+ERLANG_CFG = {"call_center": {"roster": "full", "sl_threshold_s": 30,
+                              "handle_time": {"dist": "exponential", "mean_min": 5.0},
+                              "patience": {"dist": "exponential", "mean_min": 3.0}}}
+
+
+def test_erlang_curve_and_staffing_chart(tmp_path):
+    grid = np.arange(40, 61)
+    curve = charts.erlang_a_curve(grid, 9.5, 5.0, 3.0, 30)
+    assert np.all(np.diff(curve["service_level"]) > 0) and np.all(np.diff(curve["abandonment_rate"]) < 0)
+    need = int(grid[np.argmax(curve["service_level"] >= 0.8)])
+    points = [{"agents": r["call_center.seats"], "metric": r["metric"], "mean": r["mean"], "ci_low": r["ci_low"],
+               "ci_high": r["ci_high"]} for r in _sweep_rows() if r["metric"] in ("service_level", "abandonment_rate")]
+    chart = charts.staffing_curve(points, grid, curve)
+    assert chart.facts["agents_needed"] == need and f"needs {need} agents" in chart.title
+    assert "within 0.0 pp of theory" in chart.title
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
+
+
+def test_sweep_charts_with_and_without_job_configs(tmp_path):
+    rows = _sweep_rows()
+    jobs = {r["job"] for r in rows}
+    out = tmp_path / "with"
+    paths = charts.make_sweep_charts(rows, out, metrics=("service_level", "asa_s"),
+                                     job_configs={j: ERLANG_CFG for j in jobs})
+    assert {p.stem for p in paths} == {"sweep_service_level", "sweep_asa_s", "staffing_curve"}
+    captions = json.loads((out / "captions.json").read_text(encoding="utf-8"))
+    assert "as seats go from 44 to 56" in captions["sweep_service_level"]["title"]
+    assert "Erlang A" in captions["staffing_curve"]["title"]
+    # no configs: the points alone, and the note says why
+    out2 = tmp_path / "without"
+    charts.make_sweep_charts(rows, out2, metrics=())
+    cap = json.loads((out2 / "captions.json").read_text(encoding="utf-8"))["staffing_curve"]
+    assert "Erlang A" not in cap["title"] and "first reached at" in cap["title"]
+    # two swept parameters: one line per dispatch policy
+    chart = charts.sweep_kpi_chart(_sweep_rows(dispatch=["direct", "two_level"]), "service_level")
+    assert chart.facts["x"] == "call_center.seats"
+    assert len(chart.fig.axes[0].get_legend().get_texts()) == 2
+
+
+# ---------------------------------------------------------------- charts of the real run
+@pytest.fixture(scope="module")
+def run_charts(run_dir) -> list[Path]:
+    return charts.make_run_charts(run_dir)
+
+
+def test_run_charts_written(run_dir, run_charts):
+    out = run_dir / "charts"
+    assert {p.stem for p in run_charts} >= set(RUN_CHARTS)
+    for name in RUN_CHARTS:
+        assert_chart_files(out, name)
+    captions = json.loads((out / "captions.json").read_text(encoding="utf-8"))
+    for name in RUN_CHARTS:
+        assert captions[name]["title"] and captions[name]["caption"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in captions[name]["title_zh"])
+    # no robustness / funnel / comparison in this run: skipped, with the reason
+    skipped = captions["_skipped"]
+    assert "robustness.csv is absent" in skipped["rank_caterpillar"]
+    assert "funnel.csv is absent" in skipped["funnel_plot"]
+    assert "comparison.csv" in skipped["policy_comparison"]
+
+
+def test_run_chart_titles_state_the_numbers(run_dir, run_charts):
+    captions = json.loads((run_dir / "charts" / "captions.json").read_text(encoding="utf-8"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    sl = summary["metrics"]["service_level"]["mean"]
+    assert f"{100 * sl:.1f}%" in captions["calls_by_hour"]["title"]
+    rows = charts.read_rows(run_dir / "districts_monthly.csv")
+    per_rep = []
+    for rep in sorted({r["replication"] for r in rows}):
+        met = sum(float(r["deadline_met"]) for r in rows if r["replication"] == rep)
+        due = sum(float(r["deadline_due"]) for r in rows if r["replication"] == rep)
+        per_rep.append(met / due)
+    city = 100 * sum(per_rep) / len(per_rep)
+    assert f"all streets {city:.1f}%" in captions["deadline_compliance_by_district"]["title"]
+    assert "limit" in captions["lead_time_distribution"]["title"]
+    assert "best streets" in captions["league_bump"]["title"]
+
+
+def test_lead_time_shares_match_the_histogram(run_dir):
+    rows = charts.read_rows(run_dir / "lead_times.csv")
+    chart = charts.lead_time_distribution(rows, {"emergency": 2, "utilities": 24, "general": 168, "complex": 360})
+    within = chart.facts["within_deadline"]
+    for cls, limit in (("general", 168), ("utilities", 24)):
+        sel = [r for r in rows if r["urgency"] == cls]
+        total = sum(float(r["tickets"]) for r in sel)
+        ok = sum(float(r["tickets"]) for r in sel if r["bin_hi_h"] and float(r["bin_hi_h"]) <= limit)
+        assert within[cls] == pytest.approx(ok / total)
+    assert f"{100 * min(within.values()):.1f}%" in chart.title
+
+
+def test_call_centre_only_run_skips_ticket_charts(tmp_path, run_dir, caplog):
+    """A run with no tickets (dispatch=none) has only summary.json and hourly.csv."""
+    d = tmp_path / "cc_only"
+    d.mkdir()
+    for name in ("summary.json", "hourly.csv"):
+        (d / name).write_bytes((run_dir / name).read_bytes())
+    with caplog.at_level(logging.INFO, logger="analysis.charts"):
+        paths = charts.make_run_charts(d)
+    assert [p.stem for p in paths] == ["calls_by_hour"]
+    assert "lead_times.csv is absent" in caplog.text and "rankings.csv is absent" in caplog.text
+
+
+def test_comparison_in_a_run_dir_is_drawn(run_dir, tmp_path):
+    d = tmp_path / "run_b"
+    d.mkdir()
+    for name in ("summary.json", "hourly.csv"):
+        (d / name).write_bytes((run_dir / name).read_bytes())
+    write_csv(d / "comparison.csv", [dict(zip(("metric", "a", "b", "diff", "ci_low", "ci_high"), r))
+                                     for r in COMPARISON])
+    paths = charts.make_run_charts(d)
+    assert "policy_comparison" in {p.stem for p in paths}
+
+
+def test_lead_time_by_policy(run_dir, tmp_path):
+    rows = charts.read_rows(run_dir / "lead_times.csv")
+    slower = [{**r, "bin_lo_h": r["bin_lo_h"], "tickets": r["tickets"]} for r in rows]
+    # shift every emergency ticket one bin later: fewer within 2 h
+    by_bin = {}
+    for r in slower:
+        if r["urgency"] == "emergency":
+            by_bin.setdefault(r["replication"], []).append(r)
+    for reps in by_bin.values():
+        counts = [r["tickets"] for r in reps]
+        for r, c in zip(reps, ["0"] + counts[:-1]):
+            r["tickets"] = c
+    chart = charts.lead_time_by_policy({"Direct dispatch 直派街乡": rows, "Two-level dispatch 两级派单": slower})
+    lab, cls, delta, a, b = chart.facts["largest"]
+    assert lab.startswith("Two-level") and cls == "emergency" and delta < 0
+    assert f"from {100 * a:.1f}% to {100 * b:.1f}%" in chart.title
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
