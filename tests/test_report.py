@@ -35,6 +35,10 @@ def base_run(tmp_path_factory) -> Path:
     proc = subprocess.run([sys.executable, "run.py", *RUN_ARGS, f"hydra.run.dir={run_dir}"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # A run makes its own charts and report; these tests put in charts of their own
+    # and write the report themselves.
+    shutil.rmtree(run_dir / "charts", ignore_errors=True)
+    (run_dir / REPORT_FILE).unlink(missing_ok=True)
     return run_dir
 
 
