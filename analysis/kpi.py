@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.ticket_kpi import lead_time_histogram, monthly_tables, ticket_kpis
+from analysis.ticket_kpi import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
 from sim.clock import minutes_to_calendar
 from sim.config import SimConfig
 from sim.model import ReplicationRecords
@@ -93,6 +93,7 @@ def reduce_replication(rec: ReplicationRecords, cfg: SimConfig) -> dict:
         out["monthly"] = monthly_tables(rec.tickets, rec.calls, threshold, weight, cfg.city.n_streets,
                                         cfg.city.street_district, cfg.city.n_districts)
         out["lead_time_hist"] = lead_time_histogram(rec.tickets, rec.calls, len(cfg.tickets.streets.urgency))
+        out["month_coverage"] = month_coverage(rec.calls)
     return out
 
 

@@ -25,9 +25,21 @@ def month_slices(table: dict) -> list[tuple[str, np.ndarray]]:
     return [(m, np.asarray(table["month"]) == m) for m in months]
 
 
+#: A month is ranked only if the measured window covers at least this share of it
+#: (a few days of a month would give a league table of noise), unless no month does.
+MIN_MONTH_COVERAGE = 0.999
+
+
+def ranked_months(coverage: dict[str, float]) -> set[str]:
+    """The months the league tables cover: the complete ones, else all."""
+    full = {m for m, c in coverage.items() if c >= MIN_MONTH_COVERAGE}
+    return full or set(coverage)
+
+
 def league_tables(per_rep: list[dict], city: City, cfg: RankingConfig) -> list[dict]:
     """One dict per (replication, month, level) with arrays over that level's units:
-    ``unit, score, rank, classes, rates, ns, tickets, demand_per_10k``."""
+    ``unit, score, rank, classes, rates, ns, tickets, demand_per_10k``. Only complete
+    months are ranked (:func:`ranked_months`)."""
     population = {"streets": city.street_population_10k,
                   "districts": city.district_population_10k}
     out = []
@@ -36,6 +48,8 @@ def league_tables(per_rep: list[dict], city: City, cfg: RankingConfig) -> list[d
             table = kpis["monthly"][level]
             prev = None
             for month, rows in month_slices(table):
+                if month not in ranked_months(kpis["month_coverage"]):
+                    continue
                 rates = np.column_stack([table[r][rows] for r in RATES]).astype(float)
                 ns = np.column_stack([table[d][rows] for d in RATE_DENOMINATORS]).astype(float)
                 scores, ranks = rank_units(rates, cfg.weights, ns[:, 1], cfg.min_surveys, table["unit"][rows])

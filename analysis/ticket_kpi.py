@@ -162,6 +162,18 @@ def _months(calls: CallRecords, t_min: np.ndarray) -> tuple[np.ndarray, dict[str
     return key, ends
 
 
+def month_coverage(calls: CallRecords) -> dict[str, float]:
+    """Share of each calendar month inside the measured window [warmup, horizon)."""
+    _, ends = _months(calls, np.zeros(0))
+    start64 = np.datetime64(calls.start, "m")
+    out = {}
+    for label, end in ends.items():
+        begin = float((np.datetime64(label, "M").astype("datetime64[m]") - start64) / np.timedelta64(1, "m"))
+        inside = max(0.0, min(end, calls.horizon_min) - max(begin, calls.warmup_min))
+        out[label] = inside / (end - begin)
+    return out
+
+
 def lead_time_histogram(t: TicketRecords, calls: CallRecords, n_urgency: int) -> np.ndarray:
     """Counts of closed tickets (created in the window) per urgency class and lead-time
     bin (:data:`LEAD_TIME_EDGES_H`): array (classes, bins)."""

@@ -126,7 +126,7 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "run.py", "replications=1", "horizon_days=52", "warmup_days=7",
+    proc = subprocess.run([sys.executable, "run.py", "replications=1", "horizon_days=68", "warmup_days=7",
                            "ranking=equal", f"hydra.run.dir={out}"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "street league table" in proc.stdout
