@@ -20,13 +20,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from analysis.kpi import reduce_replication
 from analysis.charts import make_run_charts
+from analysis.kpi import CALL_KPIS
 from analysis.ranking import build_ranking_config
+from analysis.stats import build_precision_config, ci_half_width
+from analysis.ticket_kpi import TICKET_KPIS
 from analysis.report import write_report
 from analysis.summary import (already_done, config_fingerprint, format_league, format_table, mark_done, summarise,
                               write_outputs)
 from sim.config import build_config
 from sim.errors import ConfigError
-from sim.experiment import build_executor_config, run_experiment
+from sim.experiment import build_executor_config, run_experiment, run_until_precise
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -38,6 +41,8 @@ def main(cfg: DictConfig) -> None:
         sim_cfg = build_config({**raw, "scenario": scenario})
         rank_cfg = build_ranking_config(raw.get("ranking")) if sim_cfg.tickets else None
         executor = build_executor_config(raw.get("executor"))
+        precision = build_precision_config(raw.get("precision"), CALL_KPIS + (TICKET_KPIS if sim_cfg.tickets else ()),
+                                           sim_cfg.replications)
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
@@ -57,9 +62,13 @@ def main(cfg: DictConfig) -> None:
         print(f"\r  [{bar:<20}] replication {done}/{total}, {done * sim_cfg.horizon_days / elapsed:.0f} "
               f"simulated days/s ({elapsed:.0f} s)", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
+    reduce = partial(reduce_replication, cfg=sim_cfg)
     try:
-        per_rep = run_experiment(sim_cfg, partial(reduce_replication, cfg=sim_cfg), on_done=progress,
-                                 executor=executor)
+        if precision is None:
+            per_rep = run_experiment(sim_cfg, reduce, on_done=progress, executor=executor)
+        else:
+            per_rep = run_until_precise(sim_cfg, reduce, partial(ci_half_width, metric=precision.metric),
+                                        precision.half_width, precision.max_replications, progress, executor)
     except OSError as err:  # e.g. a dask scheduler that cannot be reached
         print(f"executor error ({executor.kind}): {err}".splitlines()[0], file=sys.stderr)
         sys.exit(3)

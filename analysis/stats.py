@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -24,3 +25,39 @@ def mean_ci(values, confidence: float = CONFIDENCE) -> dict:
         return {"mean": mean, "ci_low": None, "ci_high": None}
     half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+@dataclass(frozen=True)
+class PrecisionConfig:
+    """Keep adding replications until ``metric``'s 95% CI half-width is at most
+    ``half_width`` (in the metric's own unit) or ``max_replications`` ran."""
+
+    metric: str
+    half_width: float
+    max_replications: int
+
+
+def build_precision_config(raw, known_metrics, replications: int) -> PrecisionConfig | None:
+    """Validate the ``precision`` section (None or absent: a fixed number of replications)."""
+    from sim.errors import ConfigError
+    from sim.validate import check_keys, integer, number
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("precision", raw, "null, or a mapping {metric, half_width, max_replications}")
+    check_keys(raw, {"metric", "half_width", "max_replications"}, "precision")
+    if raw.get("metric") not in known_metrics:
+        raise ConfigError("precision.metric", raw.get("metric"), "a KPI name: " + ", ".join(known_metrics))
+    return PrecisionConfig(
+        metric=raw["metric"],
+        half_width=number(raw.get("half_width"), "precision.half_width", lo=0, lo_open=True),
+        max_replications=integer(raw.get("max_replications", 100), "precision.max_replications", lo=replications,
+                                 allowed=f"a whole number >= replications ({replications})"),
+    )
+
+
+def ci_half_width(per_rep: list[dict], metric: str) -> float:
+    """Half-width of the 95% CI of ``metric`` over the replications so far (inf if
+    fewer than two)."""
+    ci = mean_ci([rep["overall"][metric] for rep in per_rep])
+    return float("inf") if ci["ci_low"] is None else (ci["ci_high"] - ci["ci_low"]) / 2

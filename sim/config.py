@@ -88,7 +88,7 @@ TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "
             *SECTION_KEYS}
 # Free text a scenario may carry (shown in summary.json), and the league-table settings
 # (validated by analysis.ranking, which uses them): not used by the model.
-PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name"}
+PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",

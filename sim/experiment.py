@@ -86,15 +86,30 @@ def build_executor_config(raw: dict | None) -> ExecutorConfig:
 
 
 def run_experiment(cfg: SimConfig, reduce: Reduce, on_done: Progress | None = None,
-                   executor: ExecutorConfig | None = None) -> list[T]:
-    """Run replications 0..cfg.replications-1 and return ``reduce(records)`` of each,
-    in replication order. ``on_done(done, total)`` is called in this process each time
-    a replication's result arrives (done = 1, 2, ..., total)."""
+                   executor: ExecutorConfig | None = None, reps: range | None = None) -> list[T]:
+    """Run replications ``reps`` (default 0..cfg.replications-1) and return
+    ``reduce(records)`` of each, in replication order. ``on_done(done, total)`` is
+    called in this process each time a replication's result arrives."""
     executor = executor or ExecutorConfig()
     runner = {"serial": _run_serial, "local": _run_local, "dask": _run_dask}.get(executor.kind)
     if runner is None:
         raise ConfigError("executor.kind", executor.kind, " or ".join(KINDS))
-    return runner(cfg, reduce, on_done or _no_progress, executor)
+    return runner(cfg, reduce, on_done or _no_progress, executor, reps or range(cfg.replications))
+
+
+def run_until_precise(cfg: SimConfig, reduce: Reduce, half_width: Callable[[list], float], target: float,
+                      max_replications: int, on_done: Progress | None = None,
+                      executor: ExecutorConfig | None = None) -> list[T]:
+    """Run ``cfg.replications`` replications, then keep adding batches of the same size
+    (replications n, n+1, ...: each its own random streams, so the first n are the
+    same as a plain run's) until ``half_width(results)`` is at most ``target`` or
+    ``max_replications`` are done."""
+    step = cfg.replications
+    results = run_experiment(cfg, reduce, on_done, executor, range(step))
+    while len(results) < max_replications and not half_width(results) <= target:
+        more = range(len(results), min(len(results) + step, max_replications))
+        results += run_experiment(cfg, reduce, on_done, executor, more)
+    return results
 
 
 def replicate(cfg: SimConfig, rep: int, reduce: Reduce) -> T:
@@ -113,21 +128,21 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
-def _run_serial(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig) -> list:
-    n = cfg.replications
+def _run_serial(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range) -> list:
+    n = len(reps)
     results = []
-    for rep in range(n):
+    for done, rep in enumerate(reps, start=1):
         results.append(replicate(cfg, rep, reduce))
-        on_done(rep + 1, n)
+        on_done(done, n)
     return results
 
 
-def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig) -> list:
-    n = cfg.replications
+def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range) -> list:
+    n = len(reps)
     workers = min(executor.workers or all_cores(), n)
     results: list = [None] * n
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(MP_CONTEXT)) as pool:
-        futures = {pool.submit(replicate, cfg, rep, reduce): rep for rep in range(n)}
+        futures = {pool.submit(replicate, cfg, rep, reduce): k for k, rep in enumerate(reps)}
         try:
             for done, fut in enumerate(as_completed(futures), start=1):
                 results[futures[fut]] = fut.result()
@@ -139,12 +154,12 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
     return results
 
 
-def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig) -> list:
+def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range) -> list:
     try:
         from distributed import Client, LocalCluster, as_completed as dask_as_completed
     except ImportError:
         raise ConfigError("executor.kind", "dask", f"serial or local here: {DASK_MISSING}") from None
-    n = cfg.replications
+    n = len(reps)
     cluster = None
     with contextlib.ExitStack() as stack:
         if executor.address is None:
@@ -154,7 +169,7 @@ def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Execu
                 n_workers=min(executor.workers or all_cores(), n), threads_per_worker=1, processes=True,
                 host="127.0.0.1", dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}))
         client = stack.enter_context(Client(executor.address or cluster))
-        futures = [client.submit(replicate, cfg, rep, reduce, pure=False) for rep in range(n)]
+        futures = [client.submit(replicate, cfg, rep, reduce, pure=False) for rep in reps]
         index = {fut.key: rep for rep, fut in enumerate(futures)}
         results: list = [None] * n
         try:

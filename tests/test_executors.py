@@ -229,3 +229,27 @@ def test_cli_bad_executor_exits_2_with_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "config error: executor.workers = -2 is not allowed; expected a whole number of worker processes >= 0 (0: every core)"]
+
+
+def test_precision_adds_replications_until_the_ci_is_narrow():
+    """run_until_precise keeps the first replications of a plain run and stops as soon
+    as the half-width is small enough, or at the cap."""
+    from sim.experiment import run_until_precise
+    from tests.conftest import erlang_config
+    from analysis.kpi import replication_kpis
+    from analysis.stats import ci_half_width
+    cfg = erlang_config(5, 0.8, days=1, warmup_days=0.1, replications=2)
+    reduce = partial(replication_kpis, sl_threshold_s=30)
+    plain = run_experiment(cfg, reduce)
+    widths = []
+
+    def width(results):
+        widths.append(ci_half_width(results, "p_wait"))
+        return widths[-1]
+
+    capped = run_until_precise(cfg, reduce, width, target=0.0, max_replications=6)
+    assert len(capped) == 6, "an unreachable target stops at the cap"
+    assert len(widths) == 2, "checked after 2 and 4 replications (batches of the initial size), then capped"
+    assert capped[0]["overall"] == plain[0]["overall"] and capped[1]["overall"] == plain[1]["overall"]
+    loose = run_until_precise(cfg, reduce, width, target=1.0, max_replications=6)
+    assert len(loose) == 2, "already precise enough: no extra replications"

@@ -48,6 +48,9 @@ def test_a_2x2x2_sweep_gives_one_table_with_8_jobs_and_every_kpi(sweep):
     first = next(iter(metrics_per_job.values()))
     assert {"service_level", "deadline_compliance", "satisfaction_rate", "tickets_per_day"} <= first
     assert all(m == first for m in metrics_per_job.values()), "every job reports every KPI"
+    charts = list((sweep_dir / "charts").glob("*.png"))
+    assert len(charts) >= 3, "comparison charts for the sweep"
+    assert (sweep_dir / "report.html").is_file()
 
 
 def test_re_aggregating_gives_the_same_table(sweep):
