@@ -31,6 +31,7 @@ class TicketDraws:
         self.cfg, self.city, self.t = cfg, city, cfg.tickets
         n_fresh = len(is_demand)
         self._fresh_row = np.cumsum(is_demand, dtype=np.int64) - 1  # row of fresh caller i (if demand)
+        self._fresh_row_view = memoryview(self._fresh_row)  # plain ints, fast to index
         self._n_fresh = n_fresh
         self._extra_row: dict[int, int] = {}
         self._extra_rng = streams["repeat_tickets"]
@@ -47,7 +48,7 @@ class TicketDraws:
     def row_for(self, root: int, category: int) -> int:
         """Row of the problem first raised by caller ``root`` (drawn now if new)."""
         if root < self._n_fresh:
-            return int(self._fresh_row[root])
+            return self._fresh_row_view[root]
         row = self._extra_row.get(root)
         if row is None:
             row = self._append(category)

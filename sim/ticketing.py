@@ -116,7 +116,6 @@ class TicketSystem:
         if self._dispatch_after_call:
             # Read by the call centre: the agent dispatches the ticket right after the call.
             self.after_call_min = self._after_call_min
-        self._row_of_caller: dict[int, int] = {}
         self._street_district = city.street_district.tolist()
         self._street_24h = city.street_24h.tolist()
         self._centre_misroute = t.dispatch.centre_misroute_prob
@@ -149,10 +148,8 @@ class TicketSystem:
 
     # ------------------------------------------------------------ the path
     def _after_call_min(self, caller: int, root: int, category: int) -> float:
-        """The dispatch work of the ticket caller ``caller`` will raise (after_call);
-        remembers the problem's row for :meth:`submit`."""
+        """The dispatch work of the ticket caller ``caller`` will raise (after_call)."""
         row = self.draws.row_for(root, category)
-        self._row_of_caller[caller] = row
         if self.draws.views_stale:
             self._dv = self.draws.views()
         return self._dv["centre_work_min"][row]
@@ -160,11 +157,9 @@ class TicketSystem:
     def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         """A demand call ended at ``time_min``: create its ticket and have it dispatched
         (already done, by the same agent, when the centre works ``after_call``)."""
-        row = self._row_of_caller.pop(caller, None)
-        if row is None:
-            row = self.draws.row_for(root, category)
-            if self.draws.views_stale:
-                self._dv = self.draws.views()
+        row = self.draws.row_for(root, category)
+        if self.draws.views_stale:
+            self._dv = self.draws.views()
         table = self.table
         if table.size == table.capacity:
             table.grow()
