@@ -1635,7 +1635,9 @@ def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir:
         try:
             chart = build()
         except SkipChart as err:
-            log.info("chart %s skipped: %s", name, err)
+            # Expected for a single run (no comparison, no baseline): the reason is kept
+            # in captions.json and the report; the console stays quiet.
+            log.debug("chart %s skipped: %s", name, err)
             index.append((name, None, str(err)))
             continue
         except Exception as err:  # one broken chart must not cost the others
