@@ -349,7 +349,7 @@ def test_call_centre_only_run_skips_ticket_charts(tmp_path, run_dir, caplog):
     d.mkdir()
     for name in ("summary.json", "hourly.csv"):
         (d / name).write_bytes((run_dir / name).read_bytes())
-    with caplog.at_level(logging.INFO, logger="analysis.charts"):
+    with caplog.at_level(logging.DEBUG, logger="analysis.charts"):
         paths = charts.make_run_charts(d)
     assert [p.stem for p in paths] == ["calls_by_hour"]
     assert "lead_times.csv is absent" in caplog.text and "rankings.csv is absent" in caplog.text
