@@ -316,11 +316,6 @@ def _repel(targets: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
     return out
 
 
-def _new(height: float, **subplots):
-    with cs.style():
-        return cs.new_figure(height=height, **subplots)
-
-
 # ---------------------------------------------------------------------- 1 calls by hour
 def calls_by_hour(hourly_rows: Iterable[Mapping], *, sl_threshold_s: float = 30, sl_target: float | None = 0.8,
                   overall: Mapping | None = None, note: str | None = None) -> Chart:

@@ -251,14 +251,7 @@ class CallCentre:
                 self._work_min.append(work)
                 self._work_kind.append(AFTER_CALL_KIND)
                 self.tickets.submit(i, now - work, self._category[i], self._root[i])
-        # The agent is free (inlined _agent_free: this is the hottest path).
-        self.busy -= 1
-        if self.leaving:
-            self.leaving -= 1
-            self._record_staff(-1)
-            return
-        self.idle += 1
-        self._serve_next(now)
+        self._agent_free(now)
 
     def _agent_free(self, now: float) -> None:
         """An agent finished a call or a piece of work: leave, or take the next job."""

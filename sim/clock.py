@@ -7,6 +7,10 @@ from datetime import datetime
 import numpy as np
 
 MINUTES_PER_DAY = 1440
+MINUTES_PER_HOUR = 60
+#: Office openings are listed this many days past the end of the run, so a ticket
+#: delivered on the last Friday evening still finds the next opening (a long weekend).
+OPENINGS_MARGIN_DAYS = 8
 
 
 def minutes_to_calendar(start: datetime, t_min: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,15 +37,13 @@ class OfficeHours:
 
     def __init__(self, start: datetime, horizon_min: float, start_h: float, end_h: float,
                  weekdays: tuple[int, ...]):
-        # Openings a week past the end too: a ticket delivered on the last Friday
-        # evening must still find the next Monday.
-        days = int(np.ceil(horizon_min / MINUTES_PER_DAY)) + 8
+        days = int(np.ceil(horizon_min / MINUTES_PER_DAY)) + OPENINGS_MARGIN_DAYS
         first_midnight = -(start.hour * 60 + start.minute + start.second / 60)
         midnights = first_midnight + MINUTES_PER_DAY * np.arange(days)
         weekday, _, _ = minutes_to_calendar(start, midnights)
         keep = np.isin(weekday, weekdays)
-        self.opens: list[float] = (midnights[keep] + start_h * 60).tolist()
-        self.closes: list[float] = (midnights[keep] + end_h * 60).tolist()
+        self.opens: list[float] = (midnights[keep] + start_h * MINUTES_PER_HOUR).tolist()
+        self.closes: list[float] = (midnights[keep] + end_h * MINUTES_PER_HOUR).tolist()
 
     def next_open(self, t: float) -> float:
         """``t`` if open at ``t``, else the next opening time (inf if none in the run)."""
@@ -50,10 +52,3 @@ class OfficeHours:
             return float("inf")
         return max(t, self.opens[k])
 
-    def change_points(self, servers: int) -> list[tuple[float, int]]:
-        """Staffing of an office-hours desk as (time, servers present) changes."""
-        points = [(0.0, 0)]
-        for o, c in zip(self.opens, self.closes):
-            if c > 0:
-                points += [(max(o, 0.0), servers), (c, 0)]
-        return points

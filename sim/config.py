@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sim.city import City, load_city
+from sim.clock import MINUTES_PER_DAY
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
 from sim.scenario_data import load_named
 from sim.ticket_config import SECTION_KEYS, TicketsConfig, build_tickets_config
 from sim.validate import check_keys, datetime_value, integer, listing, number
 
-MINUTES_PER_DAY = 1440
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,12 @@ class SimConfig:
         return self.warmup_days * MINUTES_PER_DAY
 
 
+# Defaults for keys a config may leave out (conf/ always sets them; these serve configs
+# built in code). Neutral values elsewhere (no warm-up, factors of 1, no redials) need
+# no name; these two are conventions:
+DEFAULT_SL_THRESHOLD_S = 30  # the industry's "80/30" service level [assume]
+DEFAULT_REDIAL_DELAY = {"dist": "exponential", "mean_min": 10.0}  # hang-up to redial [assume]
+
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
             *SECTION_KEYS}
 # Free text a scenario may carry (shown in summary.json), and the league-table settings
@@ -136,7 +142,7 @@ def _arrivals(raw: dict) -> ArrivalsConfig:
             [] if raw.get("shocks") is None else raw["shocks"], "arrivals.shocks",
             "a list of {start, days, factor, categories}"))),
         redial_prob=number(raw.get("redial_prob", 0.0), "arrivals.redial_prob", lo=0, hi=1),
-        redial_delay=parse_distribution(raw.get("redial_delay", {"dist": "exponential", "mean_min": 10.0}),
+        redial_delay=parse_distribution(raw.get("redial_delay", DEFAULT_REDIAL_DELAY),
                                         "arrivals.redial_delay"),
         categories=categories,
         category_shares=shares,
@@ -157,7 +163,7 @@ def _call_center(raw: dict) -> CallCenterConfig:
         handle_time=handle_time,
         demand_handle_time=demand_handle,
         patience=parse_distribution(raw.get("patience"), "call_center.patience", allow_infinite=True),
-        sl_threshold_s=number(raw.get("sl_threshold_s", 30), "call_center.sl_threshold_s", lo=0),
+        sl_threshold_s=number(raw.get("sl_threshold_s", DEFAULT_SL_THRESHOLD_S), "call_center.sl_threshold_s", lo=0),
         ticket_share=number(raw.get("ticket_share"), "call_center.ticket_share", lo=0, hi=1),
     )
 

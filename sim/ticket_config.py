@@ -20,6 +20,9 @@ CENTRE_WORKERS = ("after_call", "agents", "desk")
 HOURS = ("office", "24h")
 URGENCY_KEYS = {"share", "deadline_h", "processing_scale", "queued"}
 DEFAULT = "default"
+#: District desks sized to this share of their open time when a config leaves it out
+#: (conf/dispatch/*.yaml sets it) [assume].
+DEFAULT_DESK_UTILISATION = 0.8
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def _dispatch(raw: dict) -> DispatchConfig:
         district_desk_staff=(None if desk.get("staff") == "auto" else integer(
             desk.get("staff"), f"{s}.district_desk.staff", lo=1,
             allowed="auto, or a whole number of dispatchers per district >= 1")),
-        district_desk_target_utilisation=number(desk.get("target_utilisation", 0.8),
+        district_desk_target_utilisation=number(desk.get("target_utilisation", DEFAULT_DESK_UTILISATION),
                                                 f"{s}.district_desk.target_utilisation", lo=0, hi=1, lo_open=True),
         district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),

@@ -34,7 +34,7 @@ import numpy as np
 import simpy
 
 from sim.city import City
-from sim.clock import OfficeHours, minutes_to_calendar
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR, OfficeHours, minutes_to_calendar
 from sim.config import SimConfig
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
@@ -43,6 +43,11 @@ from sim.ticket_draws import DEPARTMENT, BlockSampler, TicketDraws
 from sim.timers import Timers
 
 NAN = math.nan
+DAYS_PER_WEEK = 7
+#: Rows the ticket table grows by at least (it grows by half its size otherwise).
+_MIN_GROWTH = 1024
+#: Initial ticket-table size per fresh demand call: room for repeat calls' tickets.
+_TABLE_HEADROOM = 1.2
 #: Satisfaction answers: ``TicketRecords.satisfaction`` codes (-1: no answer).
 DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
 
@@ -69,7 +74,7 @@ class _TicketTable:
 
     def grow(self) -> None:
         """Half as many rows again (the caller renews its views)."""
-        extra = max(self.capacity // 2, 1024)
+        extra = max(self.capacity // 2, _MIN_GROWTH)
         for name, col in self.cols.items():
             fill = np.nan if name in self.FLOAT else (0 if name == "returns" else -1)
             self.cols[name] = np.concatenate([col, np.full(extra, fill, dtype=col.dtype)])
@@ -134,7 +139,7 @@ class TicketSystem:
         self.centre = centre
         c, n = centre.callers, centre._n_fresh
         self.draws = TicketDraws(self.cfg, self.city, self._streams, c.is_demand[:n], c.category[:n])
-        self.table = _TicketTable(capacity=int(self.draws.size * 1.2) + 1024)
+        self.table = _TicketTable(capacity=int(self.draws.size * _TABLE_HEADROOM) + _MIN_GROWTH)
         self._bind_views()
         self._dv = self.draws.views()
         self.env.process(self._survey_lists())
@@ -147,19 +152,23 @@ class TicketSystem:
         self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
 
     # ------------------------------------------------------------ the path
-    def _after_call_min(self, caller: int, root: int, category: int) -> float:
-        """The dispatch work of the ticket caller ``caller`` will raise (after_call)."""
+    def _problem_row(self, root: int, category: int) -> int:
+        """Row of the problem's draws (drawn now for a new repeat-call problem, which
+        may grow the draws: then the fast views are renewed)."""
         row = self.draws.row_for(root, category)
         if self.draws.views_stale:
             self._dv = self.draws.views()
+        return row
+
+    def _after_call_min(self, caller: int, root: int, category: int) -> float:
+        """The dispatch work of the ticket caller ``caller`` will raise (after_call)."""
+        row = self._problem_row(root, category)  # first: it may renew the views
         return self._dv["centre_work_min"][row]
 
     def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         """A demand call ended at ``time_min``: create its ticket and have it dispatched
         (already done, by the same agent, when the centre works ``after_call``)."""
-        row = self.draws.row_for(root, category)
-        if self.draws.views_stale:
-            self._dv = self.draws.views()
+        row = self._problem_row(root, category)
         table = self.table
         if table.size == table.capacity:
             table.grow()
@@ -282,7 +291,7 @@ class TicketSystem:
             yield self.env.timeout(interval)
             tick += 1
             due.extend(self._surveys_due.pop(tick, ()))
-            hour = ((minute0[0] + self.env.now) % 1440) / 60
+            hour = ((minute0[0] + self.env.now) % MINUTES_PER_DAY) / MINUTES_PER_HOUR
             if not due or not first_h <= hour < last_h:  # citizens are not called at night
                 continue
             due, release = [], due
@@ -376,7 +385,7 @@ def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     mean_processing_min = sum(s * t.streets.processing_for(n).mean for n, s in zip(a.categories, a.category_shares))
     mean_processing_min *= sum(u.share * u.processing_scale for u in t.streets.urgency if u.queued)
     per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share
-    workload = per_day * city.street_weight * mean_processing_min / 1440.0  # busy slots on average
+    workload = per_day * city.street_weight * mean_processing_min / MINUTES_PER_DAY  # busy slots on average
     e = t.streets.demand_elasticity
     spread = workload ** e * workload.mean() ** (1 - e)
     slots = spread / t.streets.target_utilisation * city.capacity_factor * t.streets.capacity_scale
@@ -417,9 +426,9 @@ def district_desk_staff(cfg: SimConfig, city: City, hours: OfficeHours | None) -
     district_share = np.bincount(city.street_district, weights=city.street_weight, minlength=city.n_districts)
     work_min_per_day = per_day * district_share * t.dispatch.district_work_time.mean
     if hours is None:
-        open_min_per_day = 1440.0
+        open_min_per_day = float(MINUTES_PER_DAY)
     else:
         oh = t.city.office_hours
-        open_min_per_day = (oh.end_h - oh.start_h) * 60 * len(oh.weekdays) / 7
+        open_min_per_day = (oh.end_h - oh.start_h) * MINUTES_PER_HOUR * len(oh.weekdays) / DAYS_PER_WEEK
     staff = work_min_per_day / (open_min_per_day * t.dispatch.district_desk_target_utilisation)
     return np.maximum(np.ceil(staff), 1).astype(int)
