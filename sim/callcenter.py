@@ -46,12 +46,15 @@ class _CallerTable:
     The hot path reads and writes them through ``memoryview``s, which index about twice
     as fast as numpy and return plain Python numbers; :meth:`views` gives fresh ones
     after the table grows. ``deadline_min`` is the moment a caller would hang up
-    (arrival + patience; +inf for a caller who never does).
+    (arrival + patience; +inf for a caller who never does). ``busy_min`` is how long an
+    agent is busy with the caller once answered: the call (``handle_min``) plus the
+    ticket's dispatch work when the agent does it right after the call.
     """
 
     COLUMNS = {
         "arrival_min": np.float64, "category": np.int16, "is_demand": np.bool_, "origin": np.int8,
-        "root": np.int64, "handle_min": np.float64, "answer_min": np.float64, "deadline_min": np.float64,
+        "root": np.int64, "handle_min": np.float64, "busy_min": np.float64, "answer_min": np.float64,
+        "deadline_min": np.float64,
     }
     REDIAL_COLUMNS = {"will_redial": np.bool_, "redial_delay_min": np.float64}
 
@@ -93,8 +96,9 @@ class CallCentre:
         self.env = env
         self.cfg = cfg
         self.tickets = tickets
-        #: Work the agent does right after a demand call (ticket dispatch), per caller;
-        #: None when the ticket sink wants none.
+        #: Work the agent does right after a demand call (ticket dispatch) as a function
+        #: of (root, category); None when the ticket sink wants none. Fresh callers get
+        #: theirs in one go from the sink (:meth:`add_after_call_work`).
         self._after_call = getattr(tickets, "after_call_min", None)
         self._streams = streams
         n = len(fresh.time_min)
@@ -103,7 +107,7 @@ class CallCentre:
         self.callers = _CallerTable(n + headroom, self._redials_on)
         self._fill_fresh(fresh, streams)
         self._n_fresh = n
-        self._redial_buffer: dict[str, np.ndarray] = {}
+        self._redial_buffer: dict[str, list] = {}
         self._redial_pos = _REDIAL_BLOCK
         self._bind_views()
 
@@ -148,6 +152,7 @@ class CallCentre:
         handle = c.handle_min[block]
         cc.handle_time.sample_into(streams["handling"], handle)
         handle[demand] = cc.demand_handle_time.sample(streams["demand_handling"], int(demand.sum()))
+        c.busy_min[block] = handle
         deadline = c.deadline_min[block]
         cc.patience.sample_into(streams["patience"], deadline)
         deadline += fresh.time_min
@@ -156,12 +161,18 @@ class CallCentre:
             np.less(rng.random(n), arr.redial_prob, out=c.will_redial[block])
             arr.redial_delay.sample_into(rng, c.redial_delay_min[block])
 
+    def add_after_call_work(self, work_min: np.ndarray) -> None:
+        """The ticket sink's dispatch work right after each fresh caller's call (0 for
+        callers who raise no ticket): the agent stays busy that much longer."""
+        self.callers.busy_min[: self._n_fresh] += work_min
+
     def _bind_views(self) -> None:
         """Fast views of the hot columns (again after the table grew)."""
         v = self.callers.views()
         self._arrival, self._deadline, self._handle = v["arrival_min"], v["deadline_min"], v["handle_min"]
+        self._busy = v["busy_min"]
         self._answer, self._demand, self._category = v["answer_min"], v["is_demand"], v["category"]
-        self._root = v["root"]
+        self._root, self._origin = v["root"], v["origin"]
         self._will_redial = v.get("will_redial")
         self._redial_delay = v.get("redial_delay_min")
 
@@ -230,27 +241,17 @@ class CallCentre:
         self.busy += 1
         self.n_answered += 1
         self._answer[i] = now
-        duration = self._handle[i]
-        if self._after_call is not None and self._demand[i]:
-            duration += self._after_call(i, self._root[i], self._category[i])
-        ev = self.env.timeout(duration, i)
+        ev = self.env.timeout(self._busy[i], i)
         ev.callbacks.append(self._on_service_end)
 
     def _on_service_end(self, event) -> None:
         i = event._value
         now = self.env.now
         if self._demand[i]:
+            # The ticket dates from the end of the call; with after-call dispatch the
+            # agent has done its dispatch work too by now (recorded in :meth:`records`).
             self.n_tickets += 1
-            if self._after_call is None:
-                self.tickets.submit(i, now, self._category[i], self._root[i])
-            else:
-                # The agent did the ticket's dispatch work right after the call (the
-                # call's event was set for handle + work).
-                work = now - self._answer[i] - self._handle[i]
-                self._work_start.append(now - work)
-                self._work_min.append(work)
-                self._work_kind.append(AFTER_CALL_KIND)
-                self.tickets.submit(i, now - work, self._category[i], self._root[i])
+            self.tickets.submit(i, self._answer[i] + self._handle[i], self._category[i], self._root[i])
         self._agent_free(now)
 
     def _agent_free(self, now: float) -> None:
@@ -337,27 +338,29 @@ class CallCentre:
         new = c.reserve(1).start
         if grows:
             self._bind_views()
-        c.arrival_min[new] = now
-        c.category[new] = category
-        c.is_demand[new] = demand
-        c.origin[new] = origin
-        c.root[new] = root
-        c.handle_min[new] = b["demand_handle_min"][k] if demand else b["handle_min"][k]
-        c.deadline_min[new] = now + b["patience_min"][k]
+        self._arrival[new] = now
+        self._category[new] = category
+        self._demand[new] = demand
+        self._origin[new] = origin
+        self._root[new] = root
+        handle = b["demand_handle_min"][k] if demand else b["handle_min"][k]
+        self._handle[new] = handle
+        self._busy[new] = handle + self._after_call(root, category) if demand and self._after_call else handle
+        self._deadline[new] = now + b["patience_min"][k]
         if self._redials_on:
-            c.will_redial[new] = b["will_redial"][k]
-            c.redial_delay_min[new] = b["redial_delay_min"][k]
+            self._will_redial[new] = b["will_redial"][k]
+            self._redial_delay[new] = b["redial_delay_min"][k]
         return new
 
     def _refill_redial_buffer(self) -> None:
         cc, arr = self.cfg.call_center, self.cfg.arrivals
         rng, n = self._streams["later_callers"], _REDIAL_BLOCK
-        self._redial_buffer = {
-            "patience_min": cc.patience.sample(rng, n),
-            "handle_min": cc.handle_time.sample(rng, n),
-            "demand_handle_min": cc.demand_handle_time.sample(rng, n),
-            "will_redial": rng.random(n) < arr.redial_prob,
-            "redial_delay_min": arr.redial_delay.sample(rng, n),
+        self._redial_buffer = {  # lists: plain Python numbers, fast to hand out one by one
+            "patience_min": cc.patience.sample(rng, n).tolist(),
+            "handle_min": cc.handle_time.sample(rng, n).tolist(),
+            "demand_handle_min": cc.demand_handle_time.sample(rng, n).tolist(),
+            "will_redial": (rng.random(n) < arr.redial_prob).tolist(),
+            "redial_delay_min": arr.redial_delay.sample(rng, n).tolist(),
         }
         self._redial_pos = 0
 
@@ -378,8 +381,20 @@ class CallCentre:
             answer_min=c.answer_min[:n],
             horizon_min=now, warmup_min=self.cfg.warmup_min, start=self.cfg.start,
             staff_time_min=np.asarray(self._staff_time), staff_agents=np.asarray(self._staff_agents),
-            work_start_min=np.frombuffer(self._work_start, dtype=np.float64),
-            work_min=np.frombuffer(self._work_min, dtype=np.float64),
-            work_kind=np.frombuffer(self._work_kind, dtype=np.int8),
-            engine_counts=counts,
+            **self._work_records(now), engine_counts=counts,
         )
+
+    def _work_records(self, now: float) -> dict[str, np.ndarray]:
+        """Back-office work started so far: the work picked up between calls, then the
+        dispatch work done right after calls that ended before ``now`` (events at the
+        run's end time itself are not processed)."""
+        c, n = self.callers, self.callers.size
+        after = c.busy_min[:n] - c.handle_min[:n]
+        start = c.answer_min[:n] + c.handle_min[:n]
+        done = np.flatnonzero(c.is_demand[:n] & (after > 0) & (c.answer_min[:n] + c.busy_min[:n] < now))
+        return {
+            "work_start_min": np.concatenate([np.frombuffer(self._work_start, dtype=np.float64), start[done]]),
+            "work_min": np.concatenate([np.frombuffer(self._work_min, dtype=np.float64), after[done]]),
+            "work_kind": np.concatenate([np.frombuffer(self._work_kind, dtype=np.int8),
+                                         np.full(len(done), AFTER_CALL_KIND, dtype=np.int8)]),
+        }

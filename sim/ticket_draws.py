@@ -23,8 +23,9 @@ DEPARTMENT = -1  # ``dest`` of a ticket for the city departments / utilities
 
 class TicketDraws:
     """One row of draws per problem: rows 0..n-1 for the fresh demand calls (in caller
-    order), more appended for repeat calls. Columns are numpy arrays; ``row_for`` maps a
-    call's root caller id to its row."""
+    order), more appended for repeat calls (in chunks per category, so some appended
+    rows stay unused). Columns are numpy arrays; ``row_for`` maps a call's root caller
+    id to its row."""
 
     def __init__(self, cfg: SimConfig, city: City, streams: Streams, is_demand: np.ndarray,
                  category: np.ndarray):
@@ -35,7 +36,7 @@ class TicketDraws:
         self._n_fresh = n_fresh
         self._extra_row: dict[int, int] = {}
         self._extra_rng = streams["repeat_tickets"]
-        self._extra_buffer: dict[int, tuple[dict[str, np.ndarray], int]] = {}
+        self._extra_chunk: dict[int, tuple[int, int]] = {}  # category -> (next row, end) of its chunk
         self.cols = self._draw(streams["tickets"], category[is_demand])
         self.size = len(self.cols["dest"])
         self.views_stale = False  # set when the columns grew: memoryviews must be renewed
@@ -45,32 +46,48 @@ class TicketDraws:
         self.views_stale = False
         return {name: memoryview(col) for name, col in self.cols.items()}
 
+    def fresh_rows(self) -> memoryview:
+        """Row of each fresh caller's problem (meaningful for demand callers only)."""
+        return self._fresh_row_view
+
+    def fresh_column(self, name: str, fill: float) -> np.ndarray:
+        """Column ``name`` for every fresh caller, in caller order (``fill`` for callers
+        who raise no ticket)."""
+        is_demand = np.diff(self._fresh_row, prepend=-1) > 0
+        return np.where(is_demand, self.cols[name][np.maximum(self._fresh_row, 0)], fill)
+
     def row_for(self, root: int, category: int) -> int:
         """Row of the problem first raised by caller ``root`` (drawn now if new)."""
         if root < self._n_fresh:
             return self._fresh_row_view[root]
         row = self._extra_row.get(root)
         if row is None:
-            row = self._append(category)
+            row = self._next_extra_row(category)
             self._extra_row[root] = row
         return row
 
-    def _append(self, category: int) -> int:
-        """Add a row for a new problem of ``category``, taken from a block of rows drawn
-        ahead for that category; the columns grow geometrically (amortised O(1))."""
-        block, pos = self._extra_buffer.get(category, (None, _BLOCK))
-        if pos == _BLOCK:
-            block, pos = self._draw(self._extra_rng, np.full(_BLOCK, category, dtype=np.int16)), 0
-        self._extra_buffer[category] = (block, pos + 1)
-        row = self.size
-        if row == len(self.cols["dest"]):
+    def _next_extra_row(self, category: int) -> int:
+        """A row for a new problem of ``category``. Rows are drawn ``_BLOCK`` at a time
+        per category, straight into the columns (a chunk of rows per category, handed
+        out in order), so a new problem costs no copying; the columns grow
+        geometrically (amortised O(1))."""
+        row, end = self._extra_chunk.get(category, (0, 0))
+        if row == end:
+            row, end = self._add_chunk(category)
+        self._extra_chunk[category] = (row + 1, end)
+        return row
+
+    def _add_chunk(self, category: int) -> tuple[int, int]:
+        block = self._draw(self._extra_rng, np.full(_BLOCK, category, dtype=np.int16))
+        start, end = self.size, self.size + _BLOCK
+        if end > len(self.cols["dest"]):
             self.cols = {k: np.concatenate([v, np.empty(max(len(v) // 2, _BLOCK), v.dtype)])
                          for k, v in self.cols.items()}
             self.views_stale = True
         for name, values in block.items():
-            self.cols[name][row] = values[pos]
-        self.size += 1
-        return row
+            self.cols[name][start:end] = values
+        self.size = end
+        return start, end
 
     def _draw(self, rng: np.random.Generator, category: np.ndarray) -> dict[str, np.ndarray]:
         """All intrinsic draws of ``len(category)`` problems, vectorised."""
@@ -92,7 +109,7 @@ class TicketDraws:
         processing *= scale
         resolve_p = np.array([t.streets.resolve_prob_for(name) for name in names])[category]
         resolve_p = np.where(to_street, resolve_p, t.departments.resolve_prob)
-        return {
+        cols = {
             "dest": dest.astype(np.int16),
             "urgency": urgency,
             "processing_min": processing,
@@ -111,6 +128,21 @@ class TicketDraws:
             "repeat": rng.random(n) < t.repeat.prob,
             "repeat_delay_min": t.repeat.delay.sample(rng, n),
         }
+        cols.update(_derived(cols, t))
+        return cols
+
+
+def _derived(cols: dict[str, np.ndarray], t) -> dict[str, np.ndarray]:
+    """What the run reads per ticket, worked out for all rows at once (no draws):
+    whether a street ticket joins the caseworker queue (its urgency class is queued),
+    and how long after closure its callback is due and the citizen calls again (NaN:
+    never -- not surveyed; resolved or no repeat call)."""
+    queued = np.array([u.queued for u in t.streets.urgency])[cols["urgency"]]
+    return {
+        "queued": queued & (cols["dest"] != DEPARTMENT),
+        "survey_after_min": np.where(cols["surveyed"], cols["survey_delay_min"], np.nan),
+        "repeat_after_min": np.where(cols["repeat"] & ~cols["resolved"], cols["repeat_delay_min"], np.nan),
+    }
 
 
 class BlockSampler:

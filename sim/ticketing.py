@@ -29,6 +29,8 @@ the records if they fall inside the run.
 from __future__ import annotations
 
 import math
+from array import array
+from collections import defaultdict
 
 import numpy as np
 import simpy
@@ -106,7 +108,6 @@ class TicketSystem:
         self._review = BlockSampler(rng, t.dispatch.review_time.sample)
         self._uniform = BlockSampler(rng, lambda g, n: g.random(n))
         self._deadline_min = [u.deadline_min for u in t.streets.urgency]
-        self._queued = [u.queued for u in t.streets.urgency]
 
         self.caseworkers = street_caseworkers(cfg, city)
         self.streets = [FcfsStation(int(c)) for c in self.caseworkers]
@@ -124,9 +125,10 @@ class TicketSystem:
         self._street_district = city.street_district.tolist()
         self._street_24h = city.street_24h.tolist()
         self._centre_misroute = t.dispatch.centre_misroute_prob
-        self._surveys_due: dict[int, list[int]] = {}  # survey tick -> tickets due by then
+        self._surveys_due: defaultdict[int, list[int]] = defaultdict(list)  # survey tick -> tickets due
         self._survey_interval = t.survey.batch_interval_min
-        self._survey_jobs: list[list[int] | None] = []  # tickets of each callback job
+        # Callback lists handed to the agents: tickets and their job, flat; each job's end.
+        self._survey_tickets, self._survey_job, self._survey_end = array("q"), array("q"), array("d")
         self._deliveries = Timers(env, self._on_delivered)
         self._repeat_calls = Timers(env, self._on_repeat_call)
         self._returns_to_centre = Timers(env, self._on_return_to_centre)
@@ -141,27 +143,43 @@ class TicketSystem:
         self.draws = TicketDraws(self.cfg, self.city, self._streams, c.is_demand[:n], c.category[:n])
         self.table = _TicketTable(capacity=int(self.draws.size * _TABLE_HEADROOM) + _MIN_GROWTH)
         self._bind_views()
-        self._dv = self.draws.views()
+        self._bind_draws()
+        self._n_fresh, self._fresh_row = n, self.draws.fresh_rows()
+        if self._dispatch_after_call:
+            centre.add_after_call_work(self.draws.fresh_column("centre_work_min", fill=0.0))
         self.env.process(self._survey_lists())
 
     def _bind_views(self) -> None:
+        """Fast views of the ticket table (again after it grew)."""
         v = self.table.views()
         self._v = v
+        self._capacity = self.table.capacity
         self._created, self._dispatched = v["created_min"], v["dispatched_min"]
         self._delivered, self._signed, self._closed = v["delivered_min"], v["signed_min"], v["closed_min"]
         self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
+
+    def _bind_draws(self) -> None:
+        """Fast views of the draws the path reads per ticket (again after they grew)."""
+        d = self.draws.views()
+        self._dv = d
+        self._dest, self._queued_row, self._sign, self._processing = (
+            d["dest"], d["queued"], d["sign_min"], d["processing_min"])
+        self._survey_after, self._repeat_after = d["survey_after_min"], d["repeat_after_min"]
 
     # ------------------------------------------------------------ the path
     def _problem_row(self, root: int, category: int) -> int:
         """Row of the problem's draws (drawn now for a new repeat-call problem, which
         may grow the draws: then the fast views are renewed)."""
+        if root < self._n_fresh:
+            return self._fresh_row[root]
         row = self.draws.row_for(root, category)
         if self.draws.views_stale:
-            self._dv = self.draws.views()
+            self._bind_draws()
         return row
 
-    def _after_call_min(self, caller: int, root: int, category: int) -> float:
-        """The dispatch work of the ticket caller ``caller`` will raise (after_call)."""
+    def _after_call_min(self, root: int, category: int) -> float:
+        """The dispatch work of the ticket a call about problem ``root`` will raise
+        (after_call), for a caller added during the run."""
         row = self._problem_row(root, category)  # first: it may renew the views
         return self._dv["centre_work_min"][row]
 
@@ -169,17 +187,17 @@ class TicketSystem:
         """A demand call ended at ``time_min``: create its ticket and have it dispatched
         (already done, by the same agent, when the centre works ``after_call``)."""
         row = self._problem_row(root, category)
-        table = self.table
-        if table.size == table.capacity:
-            table.grow()
+        tid = self.table.size
+        if tid == self._capacity:
+            self.table.grow()
             self._bind_views()
-        tid = table.size
-        table.size += 1
+        self.table.size = tid + 1
         self._caller[tid] = caller
         self._row[tid] = row
         self._created[tid] = time_min
         if self._dispatch_after_call:
-            self._on_centre_done(tid, self.env.now)
+            self._dispatched[tid] = now = self.env.now
+            self._route(tid, now, row, True)
         else:
             self._centre_dispatch(tid, self._dv["centre_work_min"][row], time_min)
 
@@ -196,29 +214,35 @@ class TicketSystem:
         self._on_centre_done(event._value, self.env.now)
 
     def _on_centre_done(self, tid: int, now: float) -> None:
+        """The centre dispatched ticket ``tid`` (first time, or again after a return)."""
         first = math.isnan(self._dispatched[tid])
         if first:
             self._dispatched[tid] = now
-        row = self._row[tid]
-        d = self._dv
-        dest = d["dest"][row]
+        self._route(tid, now, self._row[tid], first)
+
+    def _route(self, tid: int, now: float, row: int, first: bool) -> None:
+        """Where the centre's dispatch sends the ticket: departments, a wrong unit
+        (misrouted), the district desk (two-level) or the street. The first dispatch
+        uses the problem's own draws (CRN), a re-dispatch fresh ones."""
+        dest = self._dest[row]
         if dest == DEPARTMENT:
             self._deliver_department(tid, now, row)
             return
-        u = d["centre_u"][row] if first else self._uniform.next()
+        u = self._dv["centre_u"][row] if first else self._uniform.next()
         if u < self._centre_misroute:
             # Wrong street (direct) or wrong district (two-level): reviewed, then returned.
             self._misrouted(tid, now, self._returns_to_centre)
         elif self.two_level:
-            work = d["district_work_min"][row] if first else self._district_work.next()
+            work = self._dv["district_work_min"][row] if first else self._district_work.next()
             self._district_desk(tid, now, work, first)
         else:
             self._deliver_street(tid, now, row)
 
     def _district_desk(self, tid: int, now: float, work_min: float, first_draw: bool) -> None:
-        district = self._street_district[self._dv["dest"][self._row[tid]]]
+        row = self._row[tid]
+        district = self._street_district[self._dest[row]]
         _, end = self.district_desks[district].assign(tid, now, work_min)
-        u = self._dv["district_u"][self._row[tid]] if first_draw else self._uniform.next()
+        u = self._dv["district_u"][row] if first_draw else self._uniform.next()
         if u < self.t.dispatch.district_misroute_prob:
             self._misrouted(tid, end, self._returns_to_district)
         else:
@@ -248,34 +272,31 @@ class TicketSystem:
         on duty plus the sign time; queued classes take the next caseworker slot in
         order of arrival and are worked once signed, urgent ones at once."""
         self._delivered[tid] = now
-        d = self._dv
-        street = d["dest"][row]
+        street = self._dest[row]
         opens = now if self._street_24h[street] else self.office.next_open(now)
-        signed = opens + d["sign_min"][row]
-        self._signed[tid] = signed
-        if self._queued[d["urgency"][row]]:
-            _, end = self.streets[street].assign(tid, now, d["processing_min"][row], ready=signed)
+        self._signed[tid] = signed = opens + self._sign[row]
+        if self._queued_row[row]:
+            _, end = self.streets[street].assign(tid, now, self._processing[row], signed)
         else:
-            end = signed + d["processing_min"][row]
+            end = signed + self._processing[row]
         self._close(tid, end, row)
 
     def _deliver_department(self, tid: int, now: float, row: int) -> None:
         self._delivered[tid] = now
         self._signed[tid] = now
-        _, end = self.departments.assign(tid, now, self._dv["processing_min"][row])
+        _, end = self.departments.assign(tid, now, self._processing[row])
         self._close(tid, end, row)
 
     def _close(self, tid: int, at: float, row: int) -> None:
         """The ticket will be closed at ``at`` with feedback to citizen and centre;
-        its callback and any repeat call are planned from then."""
+        its callback and any repeat call are planned from then (NaN: none)."""
         self._closed[tid] = at
-        d = self._dv
-        resolved = d["resolved"][row]
-        if d["surveyed"][row]:
-            tick = math.ceil((at + d["survey_delay_min"][row]) / self._survey_interval)
-            self._surveys_due.setdefault(tick, []).append(tid)
-        if not resolved and d["repeat"][row]:
-            self._repeat_calls.add(at + d["repeat_delay_min"][row], tid)
+        after = self._survey_after[row]
+        if after == after:
+            self._surveys_due[math.ceil((at + after) / self._survey_interval)].append(tid)
+        after = self._repeat_after[row]
+        if after == after:
+            self._repeat_calls.add(at + after, tid)
 
     def _survey_lists(self):
         """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
@@ -295,25 +316,35 @@ class TicketSystem:
             if not due or not first_h <= hour < last_h:  # citizens are not called at night
                 continue
             due, release = [], due
-            work_min, row = self._dv["survey_work_min"], self._row
-            for k in range(0, len(release), per_job):
-                batch = release[k:k + per_job]
-                job = len(self._survey_jobs)
-                self._survey_jobs.append(batch)
-                self.centre.submit_work(sum(work_min[row[tid]] for tid in batch),
-                                        self._on_survey_job_done, job, kind)
+            rows = self.table.cols["row"][release]
+            work = self.draws.cols["survey_work_min"][rows]
+            starts = range(0, len(release), per_job)
+            first_job = len(self._survey_end)
+            self._survey_tickets.extend(release)
+            self._survey_job.extend(np.repeat(np.arange(first_job, first_job + len(starts)),
+                                              np.diff([*starts, len(release)])).tolist())
+            self._survey_end.extend([NAN] * len(starts))
+            for job, job_min in enumerate(np.add.reduceat(work, starts).tolist(), start=first_job):
+                self.centre.submit_work(job_min, self._on_survey_job_done, job, kind)
 
     def _on_survey_job_done(self, job: int, now: float) -> None:
-        """The list's callbacks were made one after another, ending ``now``. What the
-        citizens answered is worked out after the run (:func:`survey_answers`): it
-        changes nothing during the run."""
-        batch = self._survey_jobs[job]
-        self._survey_jobs[job] = None
-        work_min, surveyed, row = self._dv["survey_work_min"], self._v["surveyed_min"], self._row
-        done_at = now
-        for tid in reversed(batch):
-            surveyed[tid] = done_at
-            done_at -= work_min[row[tid]]
+        """The list's callbacks were made one after another, ending ``now``: when each
+        was made is worked out after the run (:meth:`_survey_times`), and what the
+        citizens answered too (:func:`survey_answers`): it changes nothing during the run."""
+        self._survey_end[job] = now
+
+    def _survey_times(self) -> None:
+        """``surveyed_min`` of each callback made: its list ended when the agent
+        finished, and the callbacks were made one after another in list order."""
+        tid = np.frombuffer(self._survey_tickets, dtype=np.int64)
+        job = np.frombuffer(self._survey_job, dtype=np.int64)
+        end = np.frombuffer(self._survey_end, dtype=np.float64)[job]
+        work = self.draws.cols["survey_work_min"][self.table.cols["row"][tid]]
+        cumulative = np.cumsum(work)
+        last_of_job = np.flatnonzero(np.diff(job, append=-1) != 0)  # each job's last entry
+        job_total_to = np.repeat(cumulative[last_of_job], np.diff(last_of_job, prepend=-1))
+        made = ~np.isnan(end)
+        self.table.cols["surveyed_min"][tid[made]] = (end - (job_total_to - cumulative))[made]
 
     def _on_repeat_call(self, tid: int) -> None:
         # A new call about the same problem: its own root, so its ticket (if the call
@@ -329,6 +360,7 @@ class TicketSystem:
         """Ticket records as seen at the end of the run: steps planned for later
         (closure, a desk's work, a street job's end) are censored to NaN / unknown."""
         now = self.env.now
+        self._survey_times()
         c = {k: v.copy() for k, v in self.table.arrays().items()}
         for name in ("delivered_min", "signed_min", "closed_min"):
             c[name][c[name] > now] = np.nan

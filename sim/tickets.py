@@ -18,8 +18,10 @@ class TicketSink(Protocol):
     def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         """Take one new ticket created at ``time_min`` by call ``caller`` about the
         problem first raised by call ``root``. A sink may also offer
-        ``after_call_min(caller, root, category)``: work the agent does right after
-        the demand call (the call centre then adds it to the call)."""
+        ``after_call_min(root, category)``: work the agent does right after a demand
+        call about problem ``root`` (the call centre then adds it to the call; for its
+        fresh callers the sink hands it over in one go with
+        ``CallCentre.add_after_call_work``)."""
 
 
 class TicketLog:
