@@ -15,13 +15,29 @@ Callers must hand jobs over at their arrival time (``now`` never decreases); the
 station checks this, since FCFS exactness depends on it. A job may also carry a
 ``ready`` time before which it cannot start (a street ticket waits to be signed for):
 servers are then assigned in order of arrival and start the job once it is ready.
+
+Big stations (the city departments: thousands of servers, rarely all busy) would pay
+a heap operation on thousands of entries per job. They skip the heap while some server
+is surely idle: which idle server takes a job makes no difference (servers are
+identical), so it is enough to count them. The count is renewed, in one vectorised
+pass over the end times of the jobs handed over since, only when it runs out; if then
+every server is busy the station works on the heap until enough servers are idle
+again. The answers are the same as the heap's, job for job.
 """
 from __future__ import annotations
 
 import heapq
 from array import array
 
+import numpy as np
+
 from sim.clock import OfficeHours
+
+#: Stations with at least this many servers count idle servers instead of keeping a
+#: heap while some are surely idle (see the module docstring).
+IDLE_COUNT_MIN_SERVERS = 256
+#: ... and go back to counting when at least this share of servers is idle.
+IDLE_COUNT_RESUME_SHARE = 1 / 16
 
 
 class FcfsStation:
@@ -32,8 +48,16 @@ class FcfsStation:
             raise ValueError(f"a station needs at least one server, got {servers}")
         self.servers = servers
         self.hours = hours
-        self._free = [0.0] * servers  # a heap of the servers' next free times
+        self._free = [0.0] * servers  # a heap of the servers' next free times (heap mode)
         self._last_arrival = float("-inf")
+        # Counting mode (big stations): ``_idle`` servers are surely free; the others'
+        # next free times are among ``_ends`` (end times of jobs handed over since the
+        # count was renewed, some perhaps past already).
+        self._big = servers >= IDLE_COUNT_MIN_SERVERS
+        self._counting = self._big
+        self._idle = servers if self._big else 0
+        self._ends = array("d")
+        self._heap_jobs = 0  # jobs handed over in heap mode since counting last stopped
         self.keep_visits = keep_visits  # False: no per-visit records (a big aggregate unit)
         self.visit_job = array("q")
         self.arrive_min = array("d")
@@ -50,18 +74,54 @@ class FcfsStation:
             raise ValueError(f"FCFS station: job {job} arrives at {now} before an earlier arrival "
                              f"({self._last_arrival}); jobs must be handed over in time order")
         self._last_arrival = now
-        start = max(now if ready is None else max(now, ready), self._free[0])
-        if self.hours is not None:
-            start = self.hours.next_open(start)
-        end = start + service_min
-        heapq.heapreplace(self._free, end)
-        if not self.keep_visits:
-            return start, end
-        self.visit_job.append(job)
-        self.arrive_min.append(now)
-        self.start_min.append(start)
-        self.end_min.append(end)
+        earliest = now if ready is None or ready < now else ready
+        if self._counting and (self._idle or self._recount(now)):
+            self._idle -= 1  # a server is free now: the job starts as soon as it may
+            start = earliest if self.hours is None else self.hours.next_open(earliest)
+            end = start + service_min
+            self._ends.append(end)
+        else:
+            free = self._free[0]
+            start = earliest if earliest > free else free
+            if self.hours is not None:
+                start = self.hours.next_open(start)
+            end = start + service_min
+            heapq.heapreplace(self._free, end)
+            if self._big:
+                self._maybe_resume_counting(now)
+        if self.keep_visits:
+            self.visit_job.append(job)
+            self.arrive_min.append(now)
+            self.start_min.append(start)
+            self.end_min.append(end)
         return start, end
+
+    def _recount(self, now: float) -> bool:
+        """Renew the idle count at ``now`` from the end times; True if a server is idle.
+        If none is, switch to the heap (all servers busy: their end times)."""
+        ends = np.frombuffer(self._ends, dtype=np.float64)
+        busy = ends[ends > now]
+        self._idle = self.servers - len(busy)
+        self._ends = array("d", busy.tobytes())
+        if self._idle:
+            return True
+        self._free = busy.tolist()
+        heapq.heapify(self._free)
+        self._counting, self._heap_jobs = False, 0
+        return False
+
+    def _maybe_resume_counting(self, now: float) -> None:
+        """In heap mode of a big station: every so often, go back to counting if
+        enough servers are idle now."""
+        self._heap_jobs += 1
+        if self._heap_jobs < self.servers * IDLE_COUNT_RESUME_SHARE:
+            return
+        self._heap_jobs = 0
+        free = np.asarray(self._free)
+        idle = int(np.count_nonzero(free <= now))
+        if idle >= self.servers * IDLE_COUNT_RESUME_SHARE:
+            self._counting, self._idle = True, idle
+            self._ends = array("d", free[free > now].tobytes())
 
     def in_system(self, t: float) -> tuple[int, int]:
         """(waiting, in service) at time ``t`` among the jobs handed over so far."""

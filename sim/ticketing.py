@@ -127,8 +127,9 @@ class TicketSystem:
         self._centre_misroute = t.dispatch.centre_misroute_prob
         self._surveys_due: defaultdict[int, list[int]] = defaultdict(list)  # survey tick -> tickets due
         self._survey_interval = t.survey.batch_interval_min
-        # Callback lists handed to the agents: tickets and their job, flat; each job's end.
-        self._survey_tickets, self._survey_job, self._survey_end = array("q"), array("q"), array("d")
+        # Callback lists handed to the agents, one job each: their tickets (flat), where
+        # each job's tickets begin, and when the agent finished it (NaN: not yet).
+        self._survey_tickets, self._survey_job_start, self._survey_end = array("q"), array("q"), array("d")
         self._deliveries = Timers(env, self._on_delivered)
         self._repeat_calls = Timers(env, self._on_repeat_call)
         self._returns_to_centre = Timers(env, self._on_return_to_centre)
@@ -316,16 +317,16 @@ class TicketSystem:
             if not due or not first_h <= hour < last_h:  # citizens are not called at night
                 continue
             due, release = [], due
-            rows = self.table.cols["row"][release]
-            work = self.draws.cols["survey_work_min"][rows]
-            starts = range(0, len(release), per_job)
-            first_job = len(self._survey_end)
-            self._survey_tickets.extend(release)
-            self._survey_job.extend(np.repeat(np.arange(first_job, first_job + len(starts)),
-                                              np.diff([*starts, len(release)])).tolist())
-            self._survey_end.extend([NAN] * len(starts))
-            for job, job_min in enumerate(np.add.reduceat(work, starts).tolist(), start=first_job):
-                self.centre.submit_work(job_min, self._on_survey_job_done, job, kind)
+            work_min, row = self._dv["survey_work_min"], self._row
+            for k in range(0, len(release), per_job):
+                batch = release[k:k + per_job]
+                job_min = 0.0
+                for tid in batch:
+                    job_min += work_min[row[tid]]
+                self._survey_job_start.append(len(self._survey_tickets))
+                self._survey_tickets.extend(batch)
+                self._survey_end.append(NAN)
+                self.centre.submit_work(job_min, self._on_survey_job_done, len(self._survey_end) - 1, kind)
 
     def _on_survey_job_done(self, job: int, now: float) -> None:
         """The list's callbacks were made one after another, ending ``now``: when each
@@ -337,12 +338,13 @@ class TicketSystem:
         """``surveyed_min`` of each callback made: its list ended when the agent
         finished, and the callbacks were made one after another in list order."""
         tid = np.frombuffer(self._survey_tickets, dtype=np.int64)
-        job = np.frombuffer(self._survey_job, dtype=np.int64)
+        first = np.frombuffer(self._survey_job_start, dtype=np.int64)  # each job's first entry
+        job = np.repeat(np.arange(len(first)), np.diff(first, append=len(tid)))
         end = np.frombuffer(self._survey_end, dtype=np.float64)[job]
         work = self.draws.cols["survey_work_min"][self.table.cols["row"][tid]]
         cumulative = np.cumsum(work)
-        last_of_job = np.flatnonzero(np.diff(job, append=-1) != 0)  # each job's last entry
-        job_total_to = np.repeat(cumulative[last_of_job], np.diff(last_of_job, prepend=-1))
+        last = np.append(first[1:], len(tid)) - 1  # each job's last entry
+        job_total_to = cumulative[last][job]
         made = ~np.isnan(end)
         self.table.cols["surveyed_min"][tid[made]] = (end - (job_total_to - cumulative))[made]
 

@@ -257,6 +257,41 @@ def test_station_without_visit_records_answers_the_same():
     assert len(lean.arrive_min) == 0 and len(kept.arrive_min) == len(arrivals)
 
 
+@pytest.mark.parametrize("with_hours", [False, True])
+def test_big_station_counting_idle_servers_answers_like_the_heap(monkeypatch, with_hours):
+    """A big station counts idle servers instead of keeping a heap while some are
+    surely idle, and falls back to the heap when all are busy. Under waves of load
+    that make it switch both ways many times (checked), with ready times and office
+    hours, every job gets the same start and end as on the plain heap."""
+    import sim.station as station_module
+    rng = np.random.default_rng(2024)
+    n, servers = 60_000, 300
+    arrivals = np.cumsum(rng.exponential(1.0, n))
+    load = 0.2 if with_hours else 0.8  # open 45 h of 168 a week: a lighter load to switch back
+    services = rng.exponential(servers * load, n) * (1 + 0.5 * np.sin(arrivals / 5000))
+    ready = np.where(rng.random(n) < 0.3, arrivals + rng.exponential(30.0, n), np.nan)
+    hours = OfficeHours(MONDAY, float(arrivals[-1]) + 1e5, 8.5, 17.5, (0, 1, 2, 3, 4)) if with_hours else None
+
+    def answers(min_servers: int):
+        monkeypatch.setattr(station_module, "IDLE_COUNT_MIN_SERVERS", min_servers)
+        station = FcfsStation(servers, hours)
+        modes = []
+        out = []
+        for k in range(n):
+            r = None if np.isnan(ready[k]) else float(ready[k])
+            out.append(station.assign(k, float(arrivals[k]), float(services[k]), r))
+            modes.append(station._counting)
+        return np.array(out), np.array(modes)
+
+    counted, modes = answers(min_servers=1)
+    heap, heap_modes = answers(min_servers=10**9)
+    assert not heap_modes.any()
+    switches = np.count_nonzero(np.diff(modes.astype(int)))
+    assert switches >= 4, f"the load waves should make the station switch modes, got {switches}"
+    assert modes.mean() > 0.1 and (~modes).mean() > 0.1
+    assert np.array_equal(counted, heap)
+
+
 # ---------------------------------------------------------------- bad input
 
 
