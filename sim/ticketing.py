@@ -338,13 +338,12 @@ class TicketSystem:
         """``surveyed_min`` of each callback made: its list ended when the agent
         finished, and the callbacks were made one after another in list order."""
         tid = np.frombuffer(self._survey_tickets, dtype=np.int64)
-        first = np.frombuffer(self._survey_job_start, dtype=np.int64)  # each job's first entry
-        job = np.repeat(np.arange(len(first)), np.diff(first, append=len(tid)))
+        bounds = np.append(np.frombuffer(self._survey_job_start, dtype=np.int64), len(tid))  # job k: [b_k, b_k+1)
+        job = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
         end = np.frombuffer(self._survey_end, dtype=np.float64)[job]
         work = self.draws.cols["survey_work_min"][self.table.cols["row"][tid]]
         cumulative = np.cumsum(work)
-        last = np.append(first[1:], len(tid)) - 1  # each job's last entry
-        job_total_to = cumulative[last][job]
+        job_total_to = cumulative[bounds[1:] - 1][job]  # up to the job's last entry
         made = ~np.isnan(end)
         self.table.cols["surveyed_min"][tid[made]] = (end - (job_total_to - cumulative))[made]
 
