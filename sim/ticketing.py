@@ -166,6 +166,7 @@ class TicketSystem:
         self._dest, self._queued_row, self._sign, self._processing = (
             d["dest"], d["queued"], d["sign_min"], d["processing_min"])
         self._survey_after, self._repeat_after = d["survey_after_min"], d["repeat_after_min"]
+        self._centre_u = d["centre_u"]
 
     # ------------------------------------------------------------ the path
     def _problem_row(self, root: int, category: int) -> int:
@@ -198,7 +199,7 @@ class TicketSystem:
         self._created[tid] = time_min
         if self._dispatch_after_call:
             self._dispatched[tid] = now = self.env.now
-            self._route(tid, now, row, True)
+            self._forward(tid, now, row, True)
         else:
             self._centre_dispatch(tid, self._dv["centre_work_min"][row], time_min)
 
@@ -219,25 +220,49 @@ class TicketSystem:
         first = math.isnan(self._dispatched[tid])
         if first:
             self._dispatched[tid] = now
-        self._route(tid, now, self._row[tid], first)
+        self._forward(tid, now, self._row[tid], first)
 
-    def _route(self, tid: int, now: float, row: int, first: bool) -> None:
-        """Where the centre's dispatch sends the ticket: departments, a wrong unit
-        (misrouted), the district desk (two-level) or the street. The first dispatch
-        uses the problem's own draws (CRN), a re-dispatch fresh ones."""
-        dest = self._dest[row]
-        if dest == DEPARTMENT:
-            self._deliver_department(tid, now, row)
-            return
-        u = self._dv["centre_u"][row] if first else self._uniform.next()
-        if u < self._centre_misroute:
-            # Wrong street (direct) or wrong district (two-level): reviewed, then returned.
-            self._misrouted(tid, now, self._returns_to_centre)
-        elif self.two_level:
-            work = self._dv["district_work_min"][row] if first else self._district_work.next()
-            self._district_desk(tid, now, work, first)
+    def _forward(self, tid: int, now: float, row: int, first: bool, at_street: bool = False) -> None:
+        """Take ticket ``tid``, dispatched by the centre at ``now`` (or, ``at_street``,
+        arriving at its street from the district desk), as far as it goes without
+        waiting: to a wrong unit (reviewed, then returned), to the district desk
+        (two-level: the street gets it when the desk has done), or to the departments
+        or its street and on to its planned closure. The first dispatch uses the
+        problem's own draws (CRN), a re-dispatch fresh ones. One method on purpose:
+        every ticket runs through it."""
+        street = self._dest[row]
+        if street == DEPARTMENT:
+            self._delivered[tid] = self._signed[tid] = now
+            _, end = self.departments.assign(tid, now, self._processing[row])
         else:
-            self._deliver_street(tid, now, row)
+            if not at_street:
+                u = self._centre_u[row] if first else self._uniform.next()
+                if u < self._centre_misroute:  # wrong street (direct) or wrong district (two-level)
+                    self._misrouted(tid, now, self._returns_to_centre)
+                    return
+                if self.two_level:
+                    work = self._dv["district_work_min"][row] if first else self._district_work.next()
+                    self._district_desk(tid, now, work, first)
+                    return
+            # The street signs for it (签收) when on duty plus the sign time; queued classes
+            # take the next caseworker slot in order of arrival and are worked once
+            # signed, urgent ones at once.
+            self._delivered[tid] = now
+            opens = now if self._street_24h[street] else self.office.next_open(now)
+            self._signed[tid] = signed = opens + self._sign[row]
+            if self._queued_row[row]:
+                _, end = self.streets[street].assign(tid, now, self._processing[row], signed)
+            else:
+                end = signed + self._processing[row]
+        # Closed at ``end`` with feedback to citizen and centre; its callback and any
+        # repeat call are planned from then (NaN: none).
+        self._closed[tid] = end
+        after = self._survey_after[row]
+        if after == after:
+            self._surveys_due[math.ceil((end + after) / self._survey_interval)].append(tid)
+        after = self._repeat_after[row]
+        if after == after:
+            self._repeat_calls.add(end + after, tid)
 
     def _district_desk(self, tid: int, now: float, work_min: float, first_draw: bool) -> None:
         row = self._row[tid]
@@ -266,38 +291,7 @@ class TicketSystem:
         self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
 
     def _on_delivered(self, tid: int) -> None:
-        self._deliver_street(tid, self.env.now, self._row[tid])
-
-    def _deliver_street(self, tid: int, now: float, row: int) -> None:
-        """The ticket reaches its street now. It is signed for (签收) when the street is
-        on duty plus the sign time; queued classes take the next caseworker slot in
-        order of arrival and are worked once signed, urgent ones at once."""
-        self._delivered[tid] = now
-        street = self._dest[row]
-        opens = now if self._street_24h[street] else self.office.next_open(now)
-        self._signed[tid] = signed = opens + self._sign[row]
-        if self._queued_row[row]:
-            _, end = self.streets[street].assign(tid, now, self._processing[row], signed)
-        else:
-            end = signed + self._processing[row]
-        self._close(tid, end, row)
-
-    def _deliver_department(self, tid: int, now: float, row: int) -> None:
-        self._delivered[tid] = now
-        self._signed[tid] = now
-        _, end = self.departments.assign(tid, now, self._processing[row])
-        self._close(tid, end, row)
-
-    def _close(self, tid: int, at: float, row: int) -> None:
-        """The ticket will be closed at ``at`` with feedback to citizen and centre;
-        its callback and any repeat call are planned from then (NaN: none)."""
-        self._closed[tid] = at
-        after = self._survey_after[row]
-        if after == after:
-            self._surveys_due[math.ceil((at + after) / self._survey_interval)].append(tid)
-        after = self._repeat_after[row]
-        if after == after:
-            self._repeat_calls.add(at + after, tid)
+        self._forward(tid, self.env.now, self._row[tid], False, at_street=True)
 
     def _survey_lists(self):
         """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
