@@ -1,7 +1,8 @@
 """Benchmark: the full model (calls + tickets + surveys) against the call centre alone.
 
 What: one simulated month of the default scenario (beijing_2019, 2019 volume: ~14,000
-calls a day) run twice in this process, alternately, best of ``--repeats``:
+calls a day) run in this process, the models one after another in each of ``--repeats``
+rounds:
 
 * ``call centre only``: the call-centre model alone (``dispatch=none``) as a planner
   would run it: the same arrivals on the inbound roster (``beijing_2019_inbound``);
@@ -11,16 +12,17 @@ calls a day) run twice in this process, alternately, best of ``--repeats``:
 * ``full model``: ``dispatch=direct`` (and ``two_level`` with ``--two-level``):
   tickets, dispatch work, streets, departments, callbacks, repeat calls.
 
-It prints wall seconds, calls simulated, microseconds per call, SimPy-free set-up
-time, and the ratio of full to call-centre-only time per call (the target is at most
-2x), plus the effect of the engine's garbage-collector handling on the full model.
+It prints wall seconds, calls and tickets simulated, microseconds per call (set-up and
+records included), and the ratio of full to call-centre-only time per call (the target is at most
+2x) -- best against best, and the median and range of the ratio within each round --
+plus the effect of the engine's garbage-collector handling on the full model.
 
 Why: the ticket side must not make the model slow; this measures what it costs per
 call, in the same process, so machine noise affects both sides alike.
 
 Usage::
 
-    python benchmarks/bench_full_model.py [--days 29] [--repeats 3] [--two-level] [--json out.json]
+    python benchmarks/bench_full_model.py [--days 29] [--repeats 5] [--two-level] [--json out.json]
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ import argparse
 import json
 import time
 from pathlib import Path
+
+import numpy as np
 
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
@@ -70,11 +74,15 @@ def measure(days: float, repeats: int, two_level: bool) -> dict:
     if two_level:
         models["full model (two_level)"] = config(days, "two_level")
     best: dict[str, tuple[float, int, int]] = {}
+    rounds: list[dict[str, float]] = []  # seconds per call of each model, round by round
     for _ in range(repeats):
+        seconds_per_call = {}
         for name, cfg in models.items():
             result = time_run(cfg)
+            seconds_per_call[name] = result[0] / result[1]
             if name not in best or result[0] < best[name][0]:
                 best[name] = result
+        rounds.append(seconds_per_call)
     original = sim.model._frozen_heap
     sim.model._frozen_heap = _no_gc_handling
     try:
@@ -82,27 +90,35 @@ def measure(days: float, repeats: int, two_level: bool) -> dict:
     finally:
         sim.model._frozen_heap = original
     base = best["call centre only"][0] / best["call centre only"][1]
+    paired = {name: [r[name] / r["call centre only"] for r in rounds] for name in models}
     return {
         "days": days, "repeats": repeats,
         "models": {name: {"wall_s": s, "calls": c, "tickets": t, "us_per_call": 1e6 * s / c,
-                          "ratio_per_call": (s / c) / base} for name, (s, c, t) in best.items()},
+                          "ratio_per_call": (s / c) / base,
+                          "ratio_per_round": paired[name],
+                          "ratio_median": float(np.median(paired[name]))}
+                   for name, (s, c, t) in best.items()},
         "gc_handling_speedup_full": no_gc / best["full model (direct)"][0],
     }
 
 
 def print_report(r: dict) -> None:
-    print(f"beijing_2019, {r['days']:g} simulated days, one replication, best of {r['repeats']}\n")
-    print(f"{'model':<26}{'wall s':>8}{'calls':>10}{'tickets':>10}{'us/call':>9}{'x CC-only':>11}")
+    print(f"beijing_2019, {r['days']:g} simulated days, one replication, {r['repeats']} rounds\n")
+    print(f"{'model':<26}{'wall s':>8}{'calls':>10}{'tickets':>10}{'us/call':>9}{'x CC-only':>11}"
+          f"{'median':>8}{'range':>13}")
     for name, m in r["models"].items():
+        lo, hi = min(m["ratio_per_round"]), max(m["ratio_per_round"])
         print(f"{name:<26}{m['wall_s']:>8.2f}{m['calls']:>10,}{m['tickets']:>10,}{m['us_per_call']:>9.2f}"
-              f"{m['ratio_per_call']:>11.2f}")
-    print(f"\nGC handling (gc.freeze after set-up) speed-up on the full model: {r['gc_handling_speedup_full']:.2f}x")
+              f"{m['ratio_per_call']:>11.2f}{m['ratio_median']:>8.2f}{f'{lo:.2f}-{hi:.2f}':>13}")
+    print("\nx CC-only: best time per call over best call-centre-only time per call; median and range:"
+          "\nthe same ratio within each round (the models run one after another in every round).")
+    print(f"GC handling (gc.freeze after set-up) speed-up on the full model: {r['gc_handling_speedup_full']:.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=29.0, help="simulated days (default: a month)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds (default: 5)")
     parser.add_argument("--two-level", action="store_true", help="also time dispatch=two_level")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()

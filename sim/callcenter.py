@@ -28,10 +28,11 @@ from sim.arrivals import FreshArrivals
 from sim.clock import minutes_to_calendar
 from sim.config import SimConfig
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
-
-AFTER_CALL_KIND = WORK_KINDS["dispatch"]
 from sim.streams import Streams
 from sim.tickets import TicketSink
+
+#: The agents' work records label dispatch done right after the call as dispatch work.
+AFTER_CALL_KIND = WORK_KINDS["dispatch"]
 
 #: Headroom for redialling callers in the caller table, as a share of fresh callers
 #: (the table grows by half again if it fills up).
@@ -46,21 +47,22 @@ class _CallerTable:
     The hot path reads and writes them through ``memoryview``s, which index about twice
     as fast as numpy and return plain Python numbers; :meth:`views` gives fresh ones
     after the table grows. ``deadline_min`` is the moment a caller would hang up
-    (arrival + patience; +inf for a caller who never does). ``busy_min`` is how long an
-    agent is busy with the caller once answered: the call (``handle_min``) plus the
-    ticket's dispatch work when the agent does it right after the call.
+    (arrival + patience; +inf for a caller who never does). ``busy_min`` (only when the
+    agents dispatch tickets right after the call) is how long an agent is busy with the
+    caller once answered: the call (``handle_min``) plus the ticket's dispatch work.
     """
 
     COLUMNS = {
         "arrival_min": np.float64, "category": np.int16, "is_demand": np.bool_, "origin": np.int8,
-        "root": np.int64, "handle_min": np.float64, "busy_min": np.float64, "answer_min": np.float64,
-        "deadline_min": np.float64,
+        "root": np.int64, "handle_min": np.float64, "answer_min": np.float64, "deadline_min": np.float64,
     }
     REDIAL_COLUMNS = {"will_redial": np.bool_, "redial_delay_min": np.float64}
+    AFTER_CALL_COLUMNS = {"busy_min": np.float64}
 
-    def __init__(self, capacity: int, with_redials: bool):
+    def __init__(self, capacity: int, with_redials: bool, with_after_call: bool):
         self.size = 0
-        self.columns = dict(self.COLUMNS, **(self.REDIAL_COLUMNS if with_redials else {}))
+        self.columns = dict(self.COLUMNS, **(self.REDIAL_COLUMNS if with_redials else {}),
+                            **(self.AFTER_CALL_COLUMNS if with_after_call else {}))
         for name, dtype in self.columns.items():
             setattr(self, name, np.empty(max(capacity, 1), dtype=dtype))
         self.answer_min.fill(np.nan)
@@ -104,7 +106,7 @@ class CallCentre:
         n = len(fresh.time_min)
         self._redials_on = cfg.arrivals.redial_prob > 0 and not cfg.call_center.patience.is_infinite
         headroom = int(n * _REDIAL_HEADROOM) if self._redials_on else 0
-        self.callers = _CallerTable(n + headroom, self._redials_on)
+        self.callers = _CallerTable(n + headroom, self._redials_on, self._after_call is not None)
         self._fill_fresh(fresh, streams)
         self._n_fresh = n
         self._redial_buffer: dict[str, list] = {}
@@ -152,7 +154,8 @@ class CallCentre:
         handle = c.handle_min[block]
         cc.handle_time.sample_into(streams["handling"], handle)
         handle[demand] = cc.demand_handle_time.sample(streams["demand_handling"], int(demand.sum()))
-        c.busy_min[block] = handle
+        if self._after_call is not None:
+            c.busy_min[block] = handle
         deadline = c.deadline_min[block]
         cc.patience.sample_into(streams["patience"], deadline)
         deadline += fresh.time_min
@@ -170,7 +173,7 @@ class CallCentre:
         """Fast views of the hot columns (again after the table grew)."""
         v = self.callers.views()
         self._arrival, self._deadline, self._handle = v["arrival_min"], v["deadline_min"], v["handle_min"]
-        self._busy = v["busy_min"]
+        self._busy = v.get("busy_min", v["handle_min"])  # no after-call work: the call alone
         self._answer, self._demand, self._category = v["answer_min"], v["is_demand"], v["category"]
         self._root, self._origin = v["root"], v["origin"]
         self._will_redial = v.get("will_redial")
@@ -388,13 +391,15 @@ class CallCentre:
         """Back-office work started so far: the work picked up between calls, then the
         dispatch work done right after calls that ended before ``now`` (events at the
         run's end time itself are not processed)."""
+        recorded = {"work_start_min": np.frombuffer(self._work_start, dtype=np.float64),
+                    "work_min": np.frombuffer(self._work_min, dtype=np.float64),
+                    "work_kind": np.frombuffer(self._work_kind, dtype=np.int8)}
+        if self._after_call is None:
+            return recorded
         c, n = self.callers, self.callers.size
-        after = c.busy_min[:n] - c.handle_min[:n]
-        start = c.answer_min[:n] + c.handle_min[:n]
-        done = np.flatnonzero(c.is_demand[:n] & (after > 0) & (c.answer_min[:n] + c.busy_min[:n] < now))
-        return {
-            "work_start_min": np.concatenate([np.frombuffer(self._work_start, dtype=np.float64), start[done]]),
-            "work_min": np.concatenate([np.frombuffer(self._work_min, dtype=np.float64), after[done]]),
-            "work_kind": np.concatenate([np.frombuffer(self._work_kind, dtype=np.int8),
-                                         np.full(len(done), AFTER_CALL_KIND, dtype=np.int8)]),
-        }
+        demand = np.flatnonzero(c.is_demand[:n])
+        answer, handle, busy = c.answer_min[demand], c.handle_min[demand], c.busy_min[demand]
+        done = (busy > handle) & (answer + busy < now)
+        after_call = {"work_start_min": (answer + handle)[done], "work_min": (busy - handle)[done],
+                      "work_kind": np.full(np.count_nonzero(done), AFTER_CALL_KIND, dtype=np.int8)}
+        return {name: np.concatenate([col, after_call[name]]) for name, col in recorded.items()}
