@@ -33,6 +33,7 @@ class TicketDraws:
         n_fresh = len(is_demand)
         self._fresh_row = np.cumsum(is_demand, dtype=np.int64) - 1  # row of fresh caller i (if demand)
         self._fresh_row_view = memoryview(self._fresh_row)  # plain ints, fast to index
+        self._fresh_demand = np.flatnonzero(is_demand)  # fresh callers with a ticket, in row order
         self._n_fresh = n_fresh
         self._extra_row: dict[int, int] = {}
         self._extra_rng = streams["repeat_tickets"]
@@ -53,8 +54,9 @@ class TicketDraws:
     def fresh_column(self, name: str, fill: float) -> np.ndarray:
         """Column ``name`` for every fresh caller, in caller order (``fill`` for callers
         who raise no ticket)."""
-        is_demand = np.diff(self._fresh_row, prepend=-1) > 0
-        return np.where(is_demand, self.cols[name][np.maximum(self._fresh_row, 0)], fill)
+        out = np.full(self._n_fresh, fill)
+        out[self._fresh_demand] = self.cols[name][: len(self._fresh_demand)]
+        return out
 
     def row_for(self, root: int, category: int) -> int:
         """Row of the problem first raised by caller ``root`` (drawn now if new)."""

@@ -188,7 +188,7 @@ class TicketSystem:
     def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         """A demand call ended at ``time_min``: create its ticket and have it dispatched
         (already done, by the same agent, when the centre works ``after_call``)."""
-        row = self._problem_row(root, category)
+        row = self._fresh_row[root] if root < self._n_fresh else self._problem_row(root, category)
         tid = self.table.size
         if tid == self._capacity:
             self.table.grow()
