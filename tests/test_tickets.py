@@ -175,6 +175,32 @@ def test_a_run_may_end_on_a_weekend():
     assert waiting.any() and np.all(np.isnan(t.signed_min[waiting])), "they wait for Monday: in transit"
 
 
+def test_callbacks_are_made_after_closure_inside_the_agents_callback_work(end_of_run):
+    """Every callback made was made after its ticket closed, before the end of the run,
+    inside one of the agents' finished callback jobs (kind ``survey``), each job's last
+    callback ending with the job, one callback after another; a job holds
+    1..callbacks_per_job callbacks. Survey
+    answers exist exactly for the callbacks made (when the citizen was reached)."""
+    _, cfg, rec = end_of_run
+    t, calls, horizon = rec.tickets, rec.calls, cfg.horizon_min
+    made = ~np.isnan(t.surveyed_min)
+    assert made.sum() > 1000
+    assert np.all(t.surveyed_min[made] > t.closed_min[made]) and np.all(t.surveyed_min[made] < horizon)
+    survey = calls.work_kind == WORK_KINDS["survey"]
+    start, end = calls.work_start_min[survey], calls.work_start_min[survey] + calls.work_min[survey]
+    done = end < horizon
+    start, end = np.sort(start[done]), np.sort(end[done])
+    times = t.surveyed_min[made]
+    covering = np.searchsorted(start, times, side="left") - np.searchsorted(end, times, side="left")
+    assert np.all(covering >= 1), "a callback outside every finished callback job"
+    assert np.all(np.isin(end, times)), "each job ends with its last callback"
+    assert len(np.unique(times)) == len(times), "callbacks are made one after another"
+    per_job = cfg.tickets.survey.callbacks_per_job
+    assert len(end) <= made.sum() <= per_job * len(end)
+    assert np.array_equal(t.reached >= 0, made)
+    assert np.array_equal(t.satisfaction >= 0, made & (t.reached == 1))
+
+
 def test_centre_dispatch_work_and_returns_balance(end_of_run):
     """Every ticket takes one centre dispatch, plus one per return to the centre; under
     direct dispatch every return is to the centre. The work is in the agents' records
