@@ -602,3 +602,25 @@ def test_default_scenario_lands_in_the_published_ranges():
         for name in ("resolution_rate", "satisfaction_rate"):
             assert 0.53 <= o[name] <= 0.87, (name, o[name])
         assert o["tickets_closed"] > 0 and o["tickets_open_at_end"] > 0
+
+
+def test_a_replication_leaves_no_engine_objects_behind():
+    """The engine's objects refer to each other in cycles; ``run_replication`` frees
+    them before it returns, so a process running many replications does not keep each
+    one's arrays (it once grew by ~100 MB a replication until a full collection ran).
+    Checked without collecting here: no environment, call centre or ticket system of a
+    finished replication is still alive, and a second replication adds nothing."""
+    import gc
+
+    cfg = full_config(*SMALL, "horizon_days=3", "warmup_days=0")
+    engine_types = (simpy.Environment, CallCentre, TicketSystem)
+
+    def alive() -> int:
+        return sum(isinstance(o, engine_types) for o in gc.get_objects())
+
+    before = alive()
+    run_replication(cfg, 0)
+    assert alive() == before
+    tracked = len(gc.get_objects())
+    run_replication(cfg, 1)
+    assert alive() == before and len(gc.get_objects()) <= tracked + 100
