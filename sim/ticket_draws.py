@@ -137,13 +137,22 @@ class TicketDraws:
 def _derived(cols: dict[str, np.ndarray], t) -> dict[str, np.ndarray]:
     """What the run reads per ticket, worked out for all rows at once (no draws):
     whether a street ticket joins the caseworker queue (its urgency class is queued),
-    and how long after closure its callback is due and the citizen calls again (NaN:
-    never -- not surveyed; resolved or no repeat call)."""
+    how long after closure its callback is due and the citizen calls again (NaN: never
+    -- not surveyed; resolved or no repeat call), and how long after its delivery to the
+    street nothing it sets off can happen."""
     queued = np.array([u.queued for u in t.streets.urgency])[cols["urgency"]]
+    survey_after = np.where(cols["surveyed"], cols["survey_delay_min"], np.nan)
+    repeat_after = np.where(cols["repeat"] & ~cols["resolved"], cols["repeat_delay_min"], np.nan)
+    first_after = np.fmin(survey_after, repeat_after)
     return {
         "queued": queued & (cols["dest"] != DEPARTMENT),
-        "survey_after_min": np.where(cols["surveyed"], cols["survey_delay_min"], np.nan),
-        "repeat_after_min": np.where(cols["repeat"] & ~cols["resolved"], cols["repeat_delay_min"], np.nan),
+        "survey_after_min": survey_after,
+        "repeat_after_min": repeat_after,
+        # At the earliest, its street closes it sign + processing after delivery (more if
+        # the street is closed or busy), and the first thing that sets off (callback or
+        # repeat call) comes after that: a lower bound, inf if nothing does.
+        "quiet_after_delivery_min": cols["sign_min"] + cols["processing_min"]
+                                    + np.where(np.isnan(first_after), np.inf, first_after),
     }
 
 

@@ -28,6 +28,7 @@ the records if they fall inside the run.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from collections import defaultdict
@@ -50,6 +51,11 @@ DAYS_PER_WEEK = 7
 _MIN_GROWTH = 1024
 #: Initial ticket-table size per fresh demand call: room for repeat calls' tickets.
 _TABLE_HEADROOM = 1.2
+#: Two-level: a ticket the district desk has done with reaches its street at that
+#: time; it is handed over at the next callback listing tick (no event of its own) when
+#: nothing it sets off can fall due within this many listing intervals of its delivery,
+#: else on time through a timer. Exact either way (see :meth:`TicketSystem._hand_over`).
+_HAND_OVER_SLACK_TICKS = 3
 #: Satisfaction answers: ``TicketRecords.satisfaction`` codes (-1: no answer).
 DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
 
@@ -130,7 +136,9 @@ class TicketSystem:
         # Callback lists handed to the agents, one job each: their tickets (flat), where
         # each job's tickets begin, and when the agent finished it (NaN: not yet).
         self._survey_tickets, self._survey_job_start, self._survey_end = array("q"), array("q"), array("d")
-        self._deliveries = Timers(env, self._on_delivered)
+        self._deliveries = Timers(env, self._on_delivered)  # street hand-overs due on time
+        self._hand_overs: list[tuple[float, int, int]] = []  # (time, seq, ticket): at the next tick
+        self._hand_over_seq = 0
         self._repeat_calls = Timers(env, self._on_repeat_call)
         self._returns_to_centre = Timers(env, self._on_return_to_centre)
         self._returns_to_district = Timers(env, self._on_return_to_district)
@@ -166,6 +174,7 @@ class TicketSystem:
         self._dest, self._queued_row, self._sign, self._processing = (
             d["dest"], d["queued"], d["sign_min"], d["processing_min"])
         self._survey_after, self._repeat_after = d["survey_after_min"], d["repeat_after_min"]
+        self._quiet_after = d["quiet_after_delivery_min"]
         self._centre_u = d["centre_u"]
 
     # ------------------------------------------------------------ the path
@@ -272,7 +281,34 @@ class TicketSystem:
         if u < self.t.dispatch.district_misroute_prob:
             self._misrouted(tid, end, self._returns_to_district)
         else:
-            self._deliveries.add(end, tid)  # streets take tickets in time order
+            self._hand_over(tid, end, row)
+
+    def _hand_over(self, tid: int, at: float, row: int) -> None:
+        """The street gets the ticket at ``at``, when the desk has done with it.
+
+        Streets must take tickets in time order, which a multi-server desk does not
+        finish them in. A timer per ticket would keep that order; cheaper, and as
+        exact, the ticket waits for the next callback listing tick, which hands over
+        every ticket due by then in time order (with the time it arrived) before it
+        lists callbacks; nothing else reads the streets meanwhile, and a timer's
+        hand-over first hands over the waiting tickets due before it. What the ticket
+        sets off must not fall due before that tick: its callback cannot (listed at
+        that tick at the earliest), a repeat call could -- so the ticket waits only if
+        its draws (sign + processing + first follow-up) put that beyond the tick with a
+        margin; the rare other one goes through a timer."""
+        interval = self._survey_interval
+        if at + self._quiet_after[row] > (math.floor(at / interval) + _HAND_OVER_SLACK_TICKS) * interval:
+            self._hand_over_seq += 1
+            heapq.heappush(self._hand_overs, (at, self._hand_over_seq, tid))
+        else:
+            self._deliveries.add(at, tid)
+
+    def _hand_over_due(self, now: float) -> None:
+        """Hand the waiting tickets due by ``now`` to their streets, in time order."""
+        waiting, row = self._hand_overs, self._row
+        while waiting and waiting[0][0] <= now:
+            at, _, tid = heapq.heappop(waiting)
+            self._forward(tid, at, row[tid], False, at_street=True)
 
     def _misrouted(self, tid: int, at: float, back: Timers) -> None:
         """Sent to a wrong unit at ``at`` (now, or when a desk finishes); it reviews
@@ -291,7 +327,9 @@ class TicketSystem:
         self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
 
     def _on_delivered(self, tid: int) -> None:
-        self._forward(tid, self.env.now, self._row[tid], False, at_street=True)
+        now = self.env.now
+        self._hand_over_due(now)  # those due before it reach their streets first
+        self._forward(tid, now, self._row[tid], False, at_street=True)
 
     def _survey_lists(self):
         """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
@@ -306,6 +344,7 @@ class TicketSystem:
         while True:
             yield self.env.timeout(interval)
             tick += 1
+            self._hand_over_due(self.env.now)  # before anything is listed
             due.extend(self._surveys_due.pop(tick, ()))
             hour = ((minute0[0] + self.env.now) % MINUTES_PER_DAY) / MINUTES_PER_HOUR
             if not due or not first_h <= hour < last_h:  # citizens are not called at night
@@ -354,6 +393,7 @@ class TicketSystem:
         """Ticket records as seen at the end of the run: steps planned for later
         (closure, a desk's work, a street job's end) are censored to NaN / unknown."""
         now = self.env.now
+        self._hand_over_due(now)  # tickets the streets got since the last tick
         self._survey_times()
         c = {k: v.copy() for k, v in self.table.arrays().items()}
         for name in ("delivered_min", "signed_min", "closed_min"):
@@ -378,7 +418,7 @@ class TicketSystem:
                       "department": _visits([self.departments], now),
                       "centre_desk": _visits([self.centre_desk] if self.centre_desk else [], now)},
             caseworkers=np.asarray(self.caseworkers),
-            engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now), "to_deliver": len(self._deliveries),
+            engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now), "to_deliver": len(self._deliveries) + len(self._hand_overs),
                            "surveys_listed_later": sum(map(len, self._surveys_due.values()))},
         )
 

@@ -262,18 +262,24 @@ def test_station_records_agree_with_the_ticket_columns(end_of_run):
         assert np.all(visits <= 1 + t.returns), "a desk sees a ticket again only after a return"
 
 
+def run_ticket_system(cfg: SimConfig) -> TicketSystem:
+    """Replication 0 of ``cfg`` built like sim.model.run_replication, returning the
+    ticket system itself (to reach its stations, draws and queues)."""
+    streams, env = Streams(cfg.seed, 0), simpy.Environment()
+    fresh = sample_arrivals(rate_schedule(cfg.arrivals, cfg.start, cfg.horizon_min), streams["arrivals"])
+    system = TicketSystem(env, cfg, cfg.city, streams)
+    system.attach(CallCentre(env, cfg, streams, fresh, system))
+    env.run(until=cfg.horizon_min)
+    return system
+
+
 def test_street_stations_are_fcfs_with_the_configured_caseworkers():
     """The model's streets are FcfsStations with ``caseworkers`` servers, no hours of
     their own (the processing time is elapsed time), and each job's service is the
     ticket's drawn processing time. (Built like sim.model.run_replication, to reach
     the ticket system's stations and draws.)"""
     cfg = full_config("dispatch=direct", "horizon_days=4", "warmup_days=1", MONDAY, *SMALL)
-    streams, env = Streams(cfg.seed, 0), simpy.Environment()
-    fresh = sample_arrivals(rate_schedule(cfg.arrivals, cfg.start, cfg.horizon_min), streams["arrivals"])
-    system = TicketSystem(env, cfg, cfg.city, streams)
-    centre = CallCentre(env, cfg, streams, fresh, system)
-    system.attach(centre)
-    env.run(until=cfg.horizon_min)
+    system = run_ticket_system(cfg)
     assert len(system.streets) == cfg.city.n_streets
     for station, c in zip(system.streets, system.caseworkers):
         assert isinstance(station, FcfsStation) and station.servers == c and station.hours is None
@@ -624,3 +630,52 @@ def test_a_replication_leaves_no_engine_objects_behind():
     tracked = len(gc.get_objects())
     run_replication(cfg, 1)
     assert alive() == before and len(gc.get_objects()) <= tracked + 100
+
+
+def _two_level_run(monkeypatch, slack_ticks: float, *overrides: str):
+    """A two-level run (the ticket system and its records), with the street hand-over
+    slack set to ``slack_ticks`` listing intervals."""
+    import sim.ticketing as ticketing
+    monkeypatch.setattr(ticketing, "_HAND_OVER_SLACK_TICKS", slack_ticks)
+    system = run_ticket_system(full_config("dispatch=two_level", "horizon_days=8", "warmup_days=1", MONDAY,
+                                           *SMALL, *overrides))
+    return system, system.records()
+
+
+def test_street_hand_over_at_listing_ticks_is_exact(monkeypatch):
+    """Two-level: a ticket the district desk has done with is handed to its street at
+    the next listing tick unless what it sets off could fall due before then. Without
+    callbacks (whose lists depend on the order tickets close in) and with quick streets
+    and quick repeat calls (so both ways are taken), handing over at the ticks gives
+    exactly the records of handing every ticket over on time by a timer, repeat calls
+    included. (With no slack at all the run fails: a repeat call falls due in the past.)"""
+    quick = ("survey.share=0.0", "repeat.delay.mean_h=0.3", "streets.sign_time.mean_min=2",
+             "streets.processing.default.mean_h=0.3")
+    ticks, ticks_rec = _two_level_run(monkeypatch, 3, *quick)
+    timers, timers_rec = _two_level_run(monkeypatch, float("inf"), *quick)  # all by timer
+    handed = ticks._hand_over_seq + ticks._deliveries._seq
+    assert timers._hand_over_seq == 0 and 0.5 * handed < ticks._hand_over_seq < 0.995 * handed
+    assert ticks_rec.engine_counts["to_deliver"] == timers_rec.engine_counts["to_deliver"]
+    for name in ("caller", "created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min",
+                 "returns", "street"):
+        assert nan_equal(getattr(ticks_rec, name), getattr(timers_rec, name)), name
+    for name in ("arrive_min", "start_min", "end_min", "job"):
+        assert nan_equal(ticks_rec.stations["street"][name], timers_rec.stations["street"][name]), name
+    assert np.count_nonzero(ticks_rec.returns) > 0 and len(ticks_rec.caller) > 10_000
+    with pytest.raises(ValueError, match="[Nn]egative delay"):
+        _two_level_run(monkeypatch, 0, *quick)
+
+
+def test_street_hand_over_keeps_every_callback_list(monkeypatch):
+    """With callbacks due minutes after closure and the default slack, and with a slack
+    so wide that many tickets must go through timers, the two ways mix and no callback
+    list is missed: every callback bucket still held at the end is due at or after the
+    end of the run (when there is no more listing)."""
+    soon = ("survey.delay.mean_h=0.25", "survey.delay.cv=0.5")
+    for slack, lazy_share in ((3, (0.5, 1.0)), (200, (0.05, 0.95))):
+        system, rec = _two_level_run(monkeypatch, slack, *soon)
+        handed = system._hand_over_seq + system._deliveries._seq  # by tick + by timer
+        assert lazy_share[0] * handed < system._hand_over_seq < lazy_share[1] * handed, (slack, handed)
+        interval, horizon = system._survey_interval, system.cfg.horizon_min
+        assert all(tick * interval >= horizon for tick, due in system._surveys_due.items() if due), slack
+        assert np.count_nonzero(~np.isnan(rec.surveyed_min)) > 1000
