@@ -25,8 +25,8 @@ from analysis.ranking import build_ranking_config
 from analysis.stats import build_precision_config, ci_half_width
 from analysis.ticket_kpi import TICKET_KPIS
 from analysis.report import write_report
-from analysis.summary import (already_done, config_fingerprint, format_league, format_table, mark_done, summarise,
-                              write_outputs)
+from analysis.rundir import already_done, config_fingerprint, mark_done
+from analysis.summary import format_league, format_table, summarise, write_outputs
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import build_executor_config, run_experiment, run_until_precise

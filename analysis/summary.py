@@ -175,38 +175,6 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
     return written
 
 
-#: Config keys that do not change a run's results (where it runs, what a sweep is called).
-NOT_RESULT_KEYS = ("executor", "sweep_name")
-
-
-def config_fingerprint(raw: dict) -> str:
-    """A hash of everything in the composed config that can change the results."""
-    import hashlib
-    import json
-    relevant = {k: v for k, v in raw.items() if k not in NOT_RESULT_KEYS}
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-DONE_FILE = "run_complete.json"
-
-
-def mark_done(out_dir: Path, fingerprint: str) -> None:
-    """Written last, atomically: the run directory is complete (tables, charts, report)."""
-    write_json_atomic(Path(out_dir) / DONE_FILE, {"config_fingerprint": fingerprint})
-
-
-def already_done(out_dir: Path, fingerprint: str) -> bool:
-    """True if ``out_dir`` holds a complete run of the same config."""
-    import json
-    path = Path(out_dir) / DONE_FILE
-    if not path.is_file():
-        return False
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("config_fingerprint") == fingerprint
-    except ValueError:
-        return False
-
-
 def _display_width(text: str) -> int:
     """Terminal columns of ``text``: CJK characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

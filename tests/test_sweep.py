@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.sweep import SWEEP_FILE, main as sweep_main
-from analysis.summary import DONE_FILE
+from analysis.rundir import DONE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ["replications=2", "horizon_days=3", "warmup_days=1", "executor=serial",
