@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.ticket_kpi import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
-from sim.clock import minutes_to_calendar
+from sim.clock import minutes_since_midnight, minutes_to_calendar
 from sim.config import SimConfig
 from sim.model import ReplicationRecords
 from sim.records import ABANDONED, ANSWERED, CallRecords
@@ -134,8 +134,7 @@ def _ratio(num, den) -> float:
 def _clock_hour_edges(calls: CallRecords) -> np.ndarray:
     """Bin edges (minutes) at every clock hour inside the run, at the end of the
     warm-up, and at the run's two ends."""
-    _, _, minute0 = minutes_to_calendar(calls.start, np.array([0.0]))
-    first = (-minute0[0]) % MINUTES_PER_HOUR
+    first = (-minutes_since_midnight(calls.start)) % MINUTES_PER_HOUR
     inner = np.arange(first, calls.horizon_min, MINUTES_PER_HOUR)
     return np.unique(np.concatenate([[0.0, calls.warmup_min], inner, [calls.horizon_min]]))
 

@@ -39,8 +39,8 @@ tuples (about 150 bytes a caller).
 
 Method
 ------
-* Speed: in this process, the models run alternately (engine, engine without GC
-  freeze, baseline; ``--repeats`` rounds) and the best wall time of each is kept.
+* Speed: in this process, the models run alternately (engine, baseline;
+  ``--repeats`` rounds) and the best wall time of each is kept.
   Wall time covers everything a run does: set-up, random draws and simulation. The
   caller count is that of the run itself (Poisson, so it differs slightly per side);
   callers per second normalise for that.
@@ -52,10 +52,6 @@ Method
   ``exec`` it still carries the peak of the forked parent.) No tracemalloc is
   involved, so it neither slows the runs nor misses memory allocated outside Python's
   allocator. Linux only.
-* GC effect: ``sim.model`` runs ``env.run`` inside ``_frozen_heap`` (``gc.collect();
-  gc.freeze()``) so the garbage collector does not keep walking long-lived objects.
-  The engine is also timed with ``sim.model._frozen_heap`` replaced by a no-op
-  context manager, and the ratio of the two is printed.
 
 Usage::
 
@@ -132,25 +128,6 @@ def run_engine(callers: int) -> Outcome:
                    waited=int((calls.wait_min[finished] > 0).sum()))
 
 
-class _no_freeze:
-    """Stands in for ``sim.model._frozen_heap``: leaves the garbage collector alone."""
-
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def run_engine_without_gc_freeze(callers: int) -> Outcome:
-    original = sim.model._frozen_heap
-    sim.model._frozen_heap = _no_freeze
-    try:
-        return run_engine(callers)
-    finally:
-        sim.model._frozen_heap = original
-
-
 # ---------------------------------------------------------------- the baseline
 def _baseline_caller(env, agents, caller, patience, handle, is_demand, records, tickets):
     arrived = env.now
@@ -188,7 +165,6 @@ def run_baseline(callers: int) -> Outcome:
 
 MODELS = {
     "engine": run_engine,
-    "engine (no GC freeze)": run_engine_without_gc_freeze,
     "baseline SimPy": run_baseline,
 }
 
@@ -240,7 +216,7 @@ def measure(callers: int, repeats: int) -> dict:
         models[name] = {"callers": outcome.callers, "wall_s": seconds, "callers_per_s": outcome.callers / seconds,
                         "peak_mib": memory.get(name), "abandon_rate": outcome.abandon_rate,
                         "p_wait": outcome.p_wait, **{k: v for k, v in asdict(outcome).items() if k != "callers"}}
-    engine, baseline, no_freeze = models["engine"], models["baseline SimPy"], models["engine (no GC freeze)"]
+    engine, baseline = models["engine"], models["baseline SimPy"]
     theory = erlang_a(AGENTS, ARRIVALS_PER_MIN, 1.0 / HANDLE_MEAN_MIN, 1.0 / PATIENCE_MEAN_MIN)
     return {
         "system": {"agents": AGENTS, "arrivals_per_min": ARRIVALS_PER_MIN, "handle_mean_min": HANDLE_MEAN_MIN,
@@ -248,8 +224,7 @@ def measure(callers: int, repeats: int) -> dict:
                    "repeats": repeats},
         "models": models,
         "ratios": {"speed_engine_over_baseline": engine["callers_per_s"] / baseline["callers_per_s"],
-                   "memory_engine_over_baseline": engine["peak_mib"] / baseline["peak_mib"],
-                   "speed_gc_freeze_over_no_freeze": engine["callers_per_s"] / no_freeze["callers_per_s"]},
+                   "memory_engine_over_baseline": engine["peak_mib"] / baseline["peak_mib"]},
         "erlang_a": {"abandon_rate": theory.p_abandon, "p_wait": theory.p_wait},
     }
 
@@ -270,7 +245,6 @@ def print_report(result: dict) -> None:
     r = result["ratios"]
     print(f"engine / baseline, callers per second:  {r['speed_engine_over_baseline']:.2f}x")
     print(f"engine / baseline, peak memory:         {r['memory_engine_over_baseline']:.2f}x")
-    print(f"engine with / without GC freeze, speed: {r['speed_gc_freeze_over_no_freeze']:.2f}x")
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ each of ``--repeats`` rounds:
   tickets, dispatch work, streets, departments, callbacks, repeat calls.
 
 It prints wall seconds, calls and tickets simulated, microseconds per call (set-up and
-records included), and the ratio of full to call-centre-only time per call (the target is at most
-2x) -- best against best, and the median and range of the ratio within each round --
-plus the effect of the engine's garbage-collector handling on the full model.
+records included), and the ratio of full to call-centre-only time per call (the target
+is at most 2x) -- best against best, and the median and range of the ratio within each
+round.
 
 Why: the ticket side must not make the model slow; this measures what it costs per
 call, in the same process, so machine noise affects both sides alike.
@@ -36,7 +36,6 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-import sim.model
 from sim.config import build_config
 from sim.model import run_replication
 
@@ -47,14 +46,6 @@ def config(days: float, dispatch: str, *extra: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         raw = compose("config", overrides=[f"horizon_days={days}", "warmup_days=0", f"dispatch={dispatch}", *extra])
         return build_config(OmegaConf.to_container(raw, resolve=True))
-
-
-class _no_gc_handling:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def time_run(cfg) -> tuple[float, int, int]:
@@ -86,12 +77,6 @@ def measure(days: float, repeats: int, two_level: bool) -> dict:
             if name not in best or result[0] < best[name][0]:
                 best[name] = result
         rounds.append(seconds_per_call)
-    original = sim.model._frozen_heap
-    sim.model._frozen_heap = _no_gc_handling
-    try:
-        no_gc = min(time_run(models["full model (direct)"])[0] for _ in range(repeats))
-    finally:
-        sim.model._frozen_heap = original
     base = best["call centre only"][0] / best["call centre only"][1]
     paired = {name: [r[name] / r["call centre only"] for r in rounds] for name in models}
     return {
@@ -101,7 +86,6 @@ def measure(days: float, repeats: int, two_level: bool) -> dict:
                           "ratio_per_round": paired[name],
                           "ratio_median": float(np.median(paired[name]))}
                    for name, (s, c, t) in best.items()},
-        "gc_handling_speedup_full": no_gc / best["full model (direct)"][0],
     }
 
 
@@ -115,7 +99,6 @@ def print_report(r: dict) -> None:
               f"{m['ratio_per_call']:>11.2f}{m['ratio_median']:>8.2f}{f'{lo:.2f}-{hi:.2f}':>13}")
     print("\nx CC-only: best time per call over best call-centre-only time per call; median and range:"
           "\nthe same ratio within each round (every round runs each model once, in a rotated order).")
-    print(f"GC handling (gc.freeze after set-up) speed-up on the full model: {r['gc_handling_speedup_full']:.2f}x")
 
 
 def main() -> None:

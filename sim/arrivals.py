@@ -14,8 +14,8 @@ from datetime import datetime
 
 import numpy as np
 
-from sim.clock import minutes_to_calendar
-from sim.config import MINUTES_PER_DAY, ArrivalsConfig
+from sim.clock import MINUTES_PER_DAY, minutes_after, minutes_since_midnight, minutes_to_calendar
+from sim.config import ArrivalsConfig
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,11 @@ def rate_schedule(cfg: ArrivalsConfig, start: datetime, horizon_min: float) -> R
     slice_min = MINUTES_PER_DAY / slices
     # Slice boundaries in absolute clock time, so a start at 08:20 still lines up with
     # the profile's hours.
-    _, _, start_minute = minutes_to_calendar(start, np.array([0.0]))
-    offset = (-start_minute[0]) % slice_min
+    offset = (-minutes_since_midnight(start)) % slice_min
     cuts = [np.arange(offset, horizon_min, slice_min)]
-    for shock in cfg.shocks:
-        s = (shock.start - start).total_seconds() / 60.0
-        cuts.append(np.array([s, s + shock.days * MINUTES_PER_DAY]))
+    shock_windows = [(minutes_after(start, shock.start), shock.days * MINUTES_PER_DAY) for shock in cfg.shocks]
+    for s, length in shock_windows:
+        cuts.append(np.array([s, s + length]))
     edges = np.unique(np.clip(np.concatenate([[0.0, horizon_min], *cuts]), 0.0, horizon_min))
     mid = (edges[:-1] + edges[1:]) / 2.0
     weekday, month, minute_of_day = minutes_to_calendar(start, mid)
@@ -60,9 +59,8 @@ def rate_schedule(cfg: ArrivalsConfig, start: datetime, horizon_min: float) -> R
                   * np.asarray(cfg.month_factors)[month]
                   * np.asarray(cfg.intraday_profile)[slice_idx] / slice_min)
     rate = total_rate[:, None] * np.asarray(cfg.category_shares)[None, :]
-    for shock in cfg.shocks:
-        s = (shock.start - start).total_seconds() / 60.0
-        active = (mid >= s) & (mid < s + shock.days * MINUTES_PER_DAY)
+    for shock, (s, length) in zip(cfg.shocks, shock_windows):
+        active = (mid >= s) & (mid < s + length)
         cats = (np.ones(len(cfg.categories), bool) if shock.categories is None
                 else np.isin(cfg.categories, shock.categories))
         rate[np.ix_(active, cats)] *= shock.factor

@@ -25,7 +25,7 @@ import numpy as np
 import simpy
 
 from sim.arrivals import FreshArrivals
-from sim.clock import minutes_to_calendar
+from sim.clock import minutes_since_midnight
 from sim.config import SimConfig
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
 from sim.streams import Streams
@@ -183,10 +183,10 @@ class CallCentre:
         """Change the number of agents on duty at every roster slice boundary."""
         roster = self.cfg.call_center.roster
         slice_min = self.cfg.call_center.roster_interval_min
-        _, _, minute0 = minutes_to_calendar(self.cfg.start, np.array([0.0]))
-        idx = int(minute0[0] // slice_min)
+        minute0 = minutes_since_midnight(self.cfg.start)
+        idx = int(minute0 // slice_min)
         self._set_agents(roster[idx])
-        next_edge = (idx + 1) * slice_min - minute0[0]
+        next_edge = (idx + 1) * slice_min - minute0
         while True:
             yield self.env.timeout(next_edge - self.env.now)
             idx = (idx + 1) % len(roster)

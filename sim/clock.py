@@ -8,17 +8,27 @@ import numpy as np
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_HOUR = 60
+SECONDS_PER_MINUTE = 60
 #: Office openings are listed this many days past the end of the run, so a ticket
 #: delivered on the last Friday evening still finds the next opening (a long weekend).
 OPENINGS_MARGIN_DAYS = 8
+
+
+def minutes_since_midnight(t: datetime) -> float:
+    """Minutes since midnight of the date-time ``t`` (seconds and microseconds included)."""
+    return t.hour * MINUTES_PER_HOUR + t.minute + (t.second + t.microsecond / 1e6) / SECONDS_PER_MINUTE
+
+
+def minutes_after(start: datetime, t: datetime) -> float:
+    """Simulation time of the date-time ``t`` in a run that starts at ``start``."""
+    return (t - start).total_seconds() / SECONDS_PER_MINUTE
 
 
 def minutes_to_calendar(start: datetime, t_min: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weekday (0=Monday), month (0=January) and minute of the day of times ``t_min``
     minutes after ``start`` (a naive local date-time). Exact in floating point: no
     rounding to whole seconds."""
-    start_minute = start.hour * 60 + start.minute + (start.second + start.microsecond / 1e6) / 60
-    absolute = start_minute + np.asarray(t_min, dtype=float)
+    absolute = minutes_since_midnight(start) + np.asarray(t_min, dtype=float)
     day_offset = np.floor(absolute / MINUTES_PER_DAY)
     minute_of_day = absolute - day_offset * MINUTES_PER_DAY
     days = np.datetime64(start.date(), "D") + day_offset.astype(np.int64)
@@ -38,7 +48,7 @@ class OfficeHours:
     def __init__(self, start: datetime, horizon_min: float, start_h: float, end_h: float,
                  weekdays: tuple[int, ...]):
         days = int(np.ceil(horizon_min / MINUTES_PER_DAY)) + OPENINGS_MARGIN_DAYS
-        first_midnight = -(start.hour * 60 + start.minute + start.second / 60)
+        first_midnight = -minutes_since_midnight(start)
         midnights = first_midnight + MINUTES_PER_DAY * np.arange(days)
         weekday, _, _ = minutes_to_calendar(start, midnights)
         keep = np.isin(weekday, weekdays)

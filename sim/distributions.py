@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR, SECONDS_PER_MINUTE
 from sim.errors import ConfigError
 
 #: dist name -> (required parameters, optional parameters)
@@ -115,7 +116,8 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
 
 
 #: Other units a mean may be given in (``mean_h: 48`` reads better than ``mean_min: 2880``).
-MEAN_UNITS_MIN = {"mean_min": 1.0, "mean_s": 1 / 60, "mean_h": 60.0, "mean_days": 1440.0}
+MEAN_UNITS_MIN = {"mean_min": 1.0, "mean_s": 1 / SECONDS_PER_MINUTE, "mean_h": float(MINUTES_PER_HOUR),
+                  "mean_days": float(MINUTES_PER_DAY)}
 
 
 def _mean_in_minutes(raw: dict, key: str) -> dict:

@@ -51,23 +51,6 @@ def _simulate(cfg: SimConfig, replication: int) -> ReplicationRecords:
     if cfg.tickets:
         tickets.attach(centre)
     del fresh
-    with _frozen_heap():
-        env.run(until=cfg.horizon_min)
+    env.run(until=cfg.horizon_min)
     return ReplicationRecords(replication=replication, calls=centre.records(), tickets=tickets.records())
 
-
-class _frozen_heap:
-    """Move everything built so far out of the garbage collector's sight for the run.
-
-    The run allocates many short-lived events; with this, a collection never walks the
-    long-lived set-up objects. Measured (benchmarks/): no gain on this engine, which
-    keeps its long-lived state in numpy arrays rather than Python objects; kept because
-    it costs nothing. (What the run leaves behind is collected by ``run_replication``.)
-    """
-
-    def __enter__(self):
-        gc.freeze()
-
-    def __exit__(self, *exc):
-        gc.unfreeze()
-        return False

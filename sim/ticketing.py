@@ -37,7 +37,7 @@ import numpy as np
 import simpy
 
 from sim.city import City
-from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR, OfficeHours, minutes_to_calendar
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR, OfficeHours, minutes_since_midnight
 from sim.config import SimConfig
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
@@ -131,6 +131,7 @@ class TicketSystem:
         self._street_district = city.street_district.tolist()
         self._street_24h = city.street_24h.tolist()
         self._centre_misroute = t.dispatch.centre_misroute_prob
+        self._district_misroute = t.dispatch.district_misroute_prob
         self._surveys_due: defaultdict[int, list[int]] = defaultdict(list)  # survey tick -> tickets due
         self._survey_interval = t.survey.batch_interval_min
         # Callback lists handed to the agents, one job each: their tickets (flat), where
@@ -181,8 +182,6 @@ class TicketSystem:
     def _problem_row(self, root: int, category: int) -> int:
         """Row of the problem's draws (drawn now for a new repeat-call problem, which
         may grow the draws: then the fast views are renewed)."""
-        if root < self._n_fresh:
-            return self._fresh_row[root]
         row = self.draws.row_for(root, category)
         if self.draws.views_stale:
             self._bind_draws()
@@ -197,6 +196,7 @@ class TicketSystem:
     def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         """A demand call ended at ``time_min``: create its ticket and have it dispatched
         (already done, by the same agent, when the centre works ``after_call``)."""
+        # A fresh call's problem (nearly every ticket) is looked up inline: one call less.
         row = self._fresh_row[root] if root < self._n_fresh else self._problem_row(root, category)
         tid = self.table.size
         if tid == self._capacity:
@@ -278,7 +278,7 @@ class TicketSystem:
         district = self._street_district[self._dest[row]]
         _, end = self.district_desks[district].assign(tid, now, work_min)
         u = self._dv["district_u"][row] if first_draw else self._uniform.next()
-        if u < self.t.dispatch.district_misroute_prob:
+        if u < self._district_misroute:
             self._misrouted(tid, end, self._returns_to_district)
         else:
             self._hand_over(tid, end, row)
@@ -339,14 +339,14 @@ class TicketSystem:
         interval = self.t.survey.batch_interval_min
         per_job, kind = self.t.survey.callbacks_per_job, WORK_KINDS["survey"]
         first_h, last_h = self.t.survey.callback_start_h, self.t.survey.callback_end_h
-        _, _, minute0 = minutes_to_calendar(self.cfg.start, np.array([0.0]))
+        minute0 = minutes_since_midnight(self.cfg.start)
         tick, due = 0, []
         while True:
             yield self.env.timeout(interval)
             tick += 1
             self._hand_over_due(self.env.now)  # before anything is listed
             due.extend(self._surveys_due.pop(tick, ()))
-            hour = ((minute0[0] + self.env.now) % MINUTES_PER_DAY) / MINUTES_PER_HOUR
+            hour = ((minute0 + self.env.now) % MINUTES_PER_DAY) / MINUTES_PER_HOUR
             if not due or not first_h <= hour < last_h:  # citizens are not called at night
                 continue
             due, release = [], due
