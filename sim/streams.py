@@ -22,6 +22,7 @@ STREAM_IDS = {
     "tickets": 8,  # intrinsic draws of the fresh calls' tickets
     "repeat_tickets": 9,  # the same for tickets of repeat calls
     "redispatch": 10,  # steps after a return (re-dispatch, review)
+    "dispatch_policy": 11,  # a dispatch policy's own numbers (sim/dispatch/)
 }
 
 

@@ -1,8 +1,8 @@
 """Typed, validated config of everything after the call: dispatch, streets, city
 departments, callback survey, repeat calls.
 
-The sections are ``dispatch`` (a Hydra group: ``conf/dispatch/direct.yaml`` or
-``two_level.yaml``), ``city``, ``streets``, ``departments``, ``survey`` and ``repeat``.
+The sections are ``dispatch`` (a Hydra group: one YAML per dispatch policy in
+``conf/dispatch/``, the policy a plug-in module in ``sim/dispatch/``), ``city``, ``streets``, ``departments``, ``survey`` and ``repeat``.
 Without a ``dispatch`` section the model stops at the call centre (tickets are only
 counted), which is what the call-centre theory checks use.
 """
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
+from sim import dispatch as dispatch_policies
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
 from sim.validate import check_keys, integer, listing, number
 
-POLICIES = ("direct", "two_level")
+#: Keys of the ``dispatch`` section every policy has (a policy adds its own).
+DISPATCH_KEYS = {"policy", "street_share", "centre", "district_desk", "review_time"}
 CENTRE_WORKERS = ("after_call", "agents", "desk")
 HOURS = ("office", "24h")
 URGENCY_KEYS = {"share", "deadline_h", "processing_scale", "queued"}
@@ -52,6 +55,7 @@ class DispatchConfig:
     district_work_time: Distribution
     district_misroute_prob: float
     review_time: Distribution
+    options: Any = None  # the policy's own settings (its parse_options)
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,13 @@ def _city(raw: dict) -> CityConfig:
 
 def _dispatch(raw: dict) -> DispatchConfig:
     s = "dispatch"
-    check_keys(raw, {"policy", "street_share", "centre", "district_desk", "review_time"}, s)
+    policies = dispatch_policies.available()
+    try:
+        policy = dispatch_policies.policy_class(raw.get("policy"))
+    except (KeyError, TypeError):
+        raise ConfigError(f"{s}.policy", raw.get("policy"),
+                          "one of " + ", ".join(policies) + " (a module in sim/dispatch/)") from None
+    check_keys(raw, DISPATCH_KEYS | policy.OPTION_KEYS, s)
     centre, desk = raw.get("centre"), raw.get("district_desk")
     for name, sec in (("centre", centre), ("district_desk", desk)):
         if not isinstance(sec, dict):
@@ -194,7 +204,7 @@ def _dispatch(raw: dict) -> DispatchConfig:
     check_keys(desk, {"staff", "target_utilisation", "hours", "work_time", "misroute_prob"}, f"{s}.district_desk")
     worker = _choice(centre.get("worker"), f"{s}.centre.worker", CENTRE_WORKERS)
     return DispatchConfig(
-        policy=_choice(raw.get("policy"), f"{s}.policy", POLICIES),
+        policy=raw["policy"],
         street_share=_prob(raw, "street_share", s),
         centre_worker=worker,
         centre_desk_staff=integer(centre.get("desk_staff", 0), f"{s}.centre.desk_staff",
@@ -210,6 +220,7 @@ def _dispatch(raw: dict) -> DispatchConfig:
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
         district_misroute_prob=_prob(desk, "misroute_prob", f"{s}.district_desk"),
         review_time=parse_distribution(raw.get("review_time"), f"{s}.review_time"),
+        options=policy.parse_options({k: raw[k] for k in policy.OPTION_KEYS if k in raw}),
     )
 
 

@@ -3,21 +3,20 @@
 The path of a ticket:
 
 1. **Centre dispatch**: the centre's dispatch work, done by the call agents between
-   calls (below inbound calls) or by a dispatch desk, sends the ticket on.
-2. ``direct``: straight to a street. ``two_level``: to the district's desk (its own
-   staff and hours), which sends it on to a street. Tickets for city departments and
-   utilities go to one aggregate unit with its own capacity.
-3. **Misrouting and returns (退单)**: with a probability per level the ticket goes to a
-   wrong unit, which returns it after a review delay to whoever sent it (the centre;
-   in ``two_level`` the district desk for a wrong street); it is dispatched again.
-4. **Street**: signs for the ticket (签收) after a sign time (office-hours streets when
-   next open), then a caseworker slot works it, first come first served; urgent
-   classes may skip the queue (the duty team). Closed with double feedback,
-   resolved or not.
-5. **Callback survey (回访)**: after a delay the callback is listed for the agents
+   calls (below inbound calls) or by a dispatch desk, sends the ticket on. Tickets for
+   city departments and utilities go to one aggregate unit with its own capacity.
+2. **The dispatch policy** (a plug-in, :mod:`sim.dispatch`: ``direct``, ``two_level``,
+   ...) takes a street ticket from there to its street: the hops on the way, and what
+   happens when a wrong unit got it (a return, 退单, after a review delay; or
+   coordination instead).
+3. **Street**: signs for the ticket (签收) after a sign time (office-hours streets when
+   next open), then a caseworker slot works it (the street's own, or a pool the policy
+   sets up), first come first served; urgent classes may skip the queue (the duty
+   team). Closed with double feedback, resolved or not.
+4. **Callback survey (回访)**: after a delay the callback is listed for the agents
    (every ``batch_interval_min``), who make it between calls: reached or not, then
    contacted / resolved / satisfied from an ordered-logit model.
-6. **Repeat call**: a citizen whose problem closed unresolved may call again.
+5. **Repeat call**: a citizen whose problem closed unresolved may call again.
 
 Few events by design (see docs/architecture.md): the work stations are FCFS and
 computed at arrival (:class:`~sim.station.FcfsStation`), so only the steps that
@@ -28,7 +27,6 @@ the records if they fall inside the run.
 """
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
 from collections import defaultdict
@@ -39,6 +37,7 @@ import simpy
 from sim.city import City
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR, OfficeHours, minutes_since_midnight
 from sim.config import SimConfig
+from sim.dispatch import policy_class
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
 from sim.streams import Streams
@@ -46,16 +45,10 @@ from sim.ticket_draws import DEPARTMENT, BlockSampler, TicketDraws
 from sim.timers import Timers
 
 NAN = math.nan
-DAYS_PER_WEEK = 7
 #: Rows the ticket table grows by at least (it grows by half its size otherwise).
 _MIN_GROWTH = 1024
 #: Initial ticket-table size per fresh demand call: room for repeat calls' tickets.
 _TABLE_HEADROOM = 1.2
-#: Two-level: a ticket the district desk has done with reaches its street at that
-#: time; it is handed over at the next callback listing tick (no event of its own) when
-#: nothing it sets off can fall due within this many listing intervals of its delivery,
-#: else on time through a timer. Exact either way (see :meth:`TicketSystem._hand_over`).
-_HAND_OVER_SLACK_TICKS = 3
 #: Satisfaction answers: ``TicketRecords.satisfaction`` codes (-1: no answer).
 DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
 
@@ -101,49 +94,54 @@ class TicketSystem:
         self.env, self.cfg, self.city = env, cfg, city
         t = cfg.tickets
         self.t = t
-        self.two_level = t.dispatch.policy == "two_level"
         self.table: _TicketTable | None = None
         self.draws: TicketDraws | None = None
         self.centre = None
         self._streams = streams
         oh = t.city.office_hours
         self.office = OfficeHours(cfg.start, cfg.horizon_min, oh.start_h, oh.end_h, oh.weekdays)
-        rng = streams["redispatch"]
-        self._centre_work = BlockSampler(rng, t.dispatch.centre_work_time.sample)
-        self._district_work = BlockSampler(rng, t.dispatch.district_work_time.sample)
-        self._review = BlockSampler(rng, t.dispatch.review_time.sample)
-        self._uniform = BlockSampler(rng, lambda g, n: g.random(n))
+        self._redispatch_rng = streams["redispatch"]
+        self._centre_work = self.sampler(t.dispatch.centre_work_time.sample)
+        self.review = self.sampler(t.dispatch.review_time.sample)
+        self.uniform = self.sampler(lambda g, n: g.random(n))
         self._deadline_min = [u.deadline_min for u in t.streets.urgency]
+        self._review_start: dict[int, float] = {}  # ticket -> when a wrong unit got it
+        self.returns_to_centre = Timers(env, self._on_return_to_centre)
 
+        # The dispatch policy: its own stations and steps (see sim/dispatch/base.py).
+        self.policy = policy_class(t.dispatch.policy)(self, t.dispatch.options)
+        self._route = self.policy.route
         self.caseworkers = street_caseworkers(cfg, city)
-        self.streets = [FcfsStation(int(c)) for c in self.caseworkers]
+        self.caseworker_kind, self.caseworker_stations, pool_of = self.policy.caseworker_pools(self.caseworkers)
+        self._street_station = [self.caseworker_stations[k] for k in pool_of]
         self.departments = FcfsStation(t.departments.servers, keep_visits=False)
-        desk_hours = None if t.dispatch.district_desk_hours == "24h" else self.office
-        self.desk_staff = district_desk_staff(cfg, city, desk_hours)
-        self.district_desks = ([FcfsStation(int(n), desk_hours) for n in self.desk_staff]
-                               if self.two_level else [])
         self.centre_desk = (FcfsStation(t.dispatch.centre_desk_staff)
                             if t.dispatch.centre_worker == "desk" else None)
         self._dispatch_after_call = t.dispatch.centre_worker == "after_call"
         if self._dispatch_after_call:
             # Read by the call centre: the agent dispatches the ticket right after the call.
             self.after_call_min = self._after_call_min
-        self._street_district = city.street_district.tolist()
         self._street_24h = city.street_24h.tolist()
-        self._centre_misroute = t.dispatch.centre_misroute_prob
-        self._district_misroute = t.dispatch.district_misroute_prob
         self._surveys_due: defaultdict[int, list[int]] = defaultdict(list)  # survey tick -> tickets due
         self._survey_interval = t.survey.batch_interval_min
         # Callback lists handed to the agents, one job each: their tickets (flat), where
         # each job's tickets begin, and when the agent finished it (NaN: not yet).
         self._survey_tickets, self._survey_job_start, self._survey_end = array("q"), array("q"), array("d")
-        self._deliveries = Timers(env, self._on_delivered)  # street hand-overs due on time
-        self._hand_overs: list[tuple[float, int, int]] = []  # (time, seq, ticket): at the next tick
-        self._hand_over_seq = 0
         self._repeat_calls = Timers(env, self._on_repeat_call)
-        self._returns_to_centre = Timers(env, self._on_return_to_centre)
-        self._returns_to_district = Timers(env, self._on_return_to_district)
-        self._review_start: dict[int, float] = {}  # ticket -> when a wrong unit got it
+
+    @property
+    def policy_rng(self):
+        """The dispatch policy's own random stream (moves no other part of the model)."""
+        return self._streams["dispatch_policy"]
+
+    def sampler(self, draw, rng=None) -> BlockSampler:
+        """Values of ``draw(generator, n)`` one by one, drawn in blocks from ``rng``
+        (default: the stream of the steps after a return)."""
+        return BlockSampler(self._redispatch_rng if rng is None else rng, draw)
+
+    def row_of(self, tid: int) -> int:
+        """Row of ticket ``tid``'s problem in the draws."""
+        return self._row[tid]
 
     def attach(self, centre) -> None:
         """Connect the call centre (after it drew its callers): its agents do the
@@ -171,12 +169,10 @@ class TicketSystem:
     def _bind_draws(self) -> None:
         """Fast views of the draws the path reads per ticket (again after they grew)."""
         d = self.draws.views()
-        self._dv = d
+        self._dv = self.draw_views = d
         self._dest, self._queued_row, self._sign, self._processing = (
             d["dest"], d["queued"], d["sign_min"], d["processing_min"])
         self._survey_after, self._repeat_after = d["survey_after_min"], d["repeat_after_min"]
-        self._quiet_after = d["quiet_after_delivery_min"]
-        self._centre_u = d["centre_u"]
 
     # ------------------------------------------------------------ the path
     def _problem_row(self, root: int, category: int) -> int:
@@ -231,40 +227,36 @@ class TicketSystem:
             self._dispatched[tid] = now
         self._forward(tid, now, self._row[tid], first)
 
-    def _forward(self, tid: int, now: float, row: int, first: bool, at_street: bool = False) -> None:
-        """Take ticket ``tid``, dispatched by the centre at ``now`` (or, ``at_street``,
-        arriving at its street from the district desk), as far as it goes without
-        waiting: to a wrong unit (reviewed, then returned), to the district desk
-        (two-level: the street gets it when the desk has done), or to the departments
-        or its street and on to its planned closure. The first dispatch uses the
-        problem's own draws (CRN), a re-dispatch fresh ones. One method on purpose:
-        every ticket runs through it."""
-        street = self._dest[row]
-        if street == DEPARTMENT:
+    def _forward(self, tid: int, now: float, row: int, first: bool) -> None:
+        """The centre dispatched ticket ``tid`` at ``now``: a department ticket goes to
+        the departments and on to its planned closure; a street ticket to the dispatch
+        policy (which brings it to :meth:`deliver`). The first dispatch uses the
+        problem's own draws (CRN), a re-dispatch fresh ones."""
+        if self._dest[row] == DEPARTMENT:
             self._delivered[tid] = self._signed[tid] = now
             _, end = self.departments.assign(tid, now, self._processing[row])
+            self._plan_after_closure(tid, end, row)
         else:
-            if not at_street:
-                u = self._centre_u[row] if first else self._uniform.next()
-                if u < self._centre_misroute:  # wrong street (direct) or wrong district (two-level)
-                    self._misrouted(tid, now, self._returns_to_centre)
-                    return
-                if self.two_level:
-                    work = self._dv["district_work_min"][row] if first else self._district_work.next()
-                    self._district_desk(tid, now, work, first)
-                    return
-            # The street signs for it (签收) when on duty plus the sign time; queued classes
-            # take the next caseworker slot in order of arrival and are worked once
-            # signed, urgent ones at once.
-            self._delivered[tid] = now
-            opens = now if self._street_24h[street] else self.office.next_open(now)
-            self._signed[tid] = signed = opens + self._sign[row]
-            if self._queued_row[row]:
-                _, end = self.streets[street].assign(tid, now, self._processing[row], signed)
-            else:
-                end = signed + self._processing[row]
-        # Closed at ``end`` with feedback to citizen and centre; its callback and any
-        # repeat call are planned from then (NaN: none).
+            self._route(tid, now, row, first)
+
+    def deliver(self, tid: int, now: float, row: int) -> None:
+        """Street ticket ``tid`` reaches its street at ``now`` (streets take tickets in
+        time order) and goes as far as it can without waiting: the street signs for it
+        (签收) when on duty plus the sign time; queued classes take the next caseworker
+        slot in order of arrival and are worked once signed, urgent ones at once."""
+        street = self._dest[row]
+        self._delivered[tid] = now
+        opens = now if self._street_24h[street] else self.office.next_open(now)
+        self._signed[tid] = signed = opens + self._sign[row]
+        if self._queued_row[row]:
+            _, end = self._street_station[street].assign(tid, now, self._processing[row], signed)
+        else:
+            end = signed + self._processing[row]
+        self._plan_after_closure(tid, end, row)
+
+    def _plan_after_closure(self, tid: int, end: float, row: int) -> None:
+        """Closed at ``end`` with feedback to citizen and centre; its callback and any
+        repeat call are planned from then (NaN: none)."""
         self._closed[tid] = end
         after = self._survey_after[row]
         if after == after:
@@ -273,63 +265,20 @@ class TicketSystem:
         if after == after:
             self._repeat_calls.add(end + after, tid)
 
-    def _district_desk(self, tid: int, now: float, work_min: float, first_draw: bool) -> None:
-        row = self._row[tid]
-        district = self._street_district[self._dest[row]]
-        _, end = self.district_desks[district].assign(tid, now, work_min)
-        u = self._dv["district_u"][row] if first_draw else self._uniform.next()
-        if u < self._district_misroute:
-            self._misrouted(tid, end, self._returns_to_district)
-        else:
-            self._hand_over(tid, end, row)
-
-    def _hand_over(self, tid: int, at: float, row: int) -> None:
-        """The street gets the ticket at ``at``, when the desk has done with it.
-
-        Streets must take tickets in time order, which a multi-server desk does not
-        finish them in. A timer per ticket would keep that order; cheaper, and as
-        exact, the ticket waits for the next callback listing tick, which hands over
-        every ticket due by then in time order (with the time it arrived) before it
-        lists callbacks; nothing else reads the streets meanwhile, and a timer's
-        hand-over first hands over the waiting tickets due before it. What the ticket
-        sets off must not fall due before that tick: its callback cannot (listed at
-        that tick at the earliest), a repeat call could -- so the ticket waits only if
-        its draws (sign + processing + first follow-up) put that beyond the tick with a
-        margin; the rare other one goes through a timer."""
-        interval = self._survey_interval
-        if at + self._quiet_after[row] > (math.floor(at / interval) + _HAND_OVER_SLACK_TICKS) * interval:
-            self._hand_over_seq += 1
-            heapq.heappush(self._hand_overs, (at, self._hand_over_seq, tid))
-        else:
-            self._deliveries.add(at, tid)
-
-    def _hand_over_due(self, now: float) -> None:
-        """Hand the waiting tickets due by ``now`` to their streets, in time order."""
-        waiting, row = self._hand_overs, self._row
-        while waiting and waiting[0][0] <= now:
-            at, _, tid = heapq.heappop(waiting)
-            self._forward(tid, at, row[tid], False, at_street=True)
-
-    def _misrouted(self, tid: int, at: float, back: Timers) -> None:
+    def misroute(self, tid: int, at: float, back: Timers) -> None:
         """Sent to a wrong unit at ``at`` (now, or when a desk finishes); it reviews
-        the ticket and returns it."""
+        the ticket and hands it to ``back`` when the review ends."""
         self._review_start[tid] = at
-        back.add(at + self._review.next(), tid)
+        back.add(at + self.review.next(), tid)
+
+    def returned(self, tid: int) -> None:
+        """A wrong unit has returned ticket ``tid`` (退单): its review is over."""
+        del self._review_start[tid]
+        self._returns[tid] += 1
 
     def _on_return_to_centre(self, tid: int) -> None:
-        del self._review_start[tid]
-        self._returns[tid] += 1
+        self.returned(tid)
         self._centre_dispatch(tid, self._centre_work.next(), self.env.now)
-
-    def _on_return_to_district(self, tid: int) -> None:
-        del self._review_start[tid]
-        self._returns[tid] += 1
-        self._district_desk(tid, self.env.now, self._district_work.next(), first_draw=False)
-
-    def _on_delivered(self, tid: int) -> None:
-        now = self.env.now
-        self._hand_over_due(now)  # those due before it reach their streets first
-        self._forward(tid, now, self._row[tid], False, at_street=True)
 
     def _survey_lists(self):
         """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
@@ -344,7 +293,7 @@ class TicketSystem:
         while True:
             yield self.env.timeout(interval)
             tick += 1
-            self._hand_over_due(self.env.now)  # before anything is listed
+            self.policy.hand_over_due(self.env.now)  # before anything is listed
             due.extend(self._surveys_due.pop(tick, ()))
             hour = ((minute0 + self.env.now) % MINUTES_PER_DAY) / MINUTES_PER_HOUR
             if not due or not first_h <= hour < last_h:  # citizens are not called at night
@@ -389,11 +338,17 @@ class TicketSystem:
         ev.callbacks.append(callback)
 
     # ------------------------------------------------------------ results
+    def _stations(self) -> dict[str, list[FcfsStation]]:
+        """Every work station by kind (the kinds the checks read are always there)."""
+        return {"street": [], "district_desk": [], self.caseworker_kind: self.caseworker_stations,
+                "department": [self.departments], "centre_desk": [self.centre_desk] if self.centre_desk else [],
+                **self.policy.stations()}
+
     def records(self) -> TicketRecords:
         """Ticket records as seen at the end of the run: steps planned for later
         (closure, a desk's work, a street job's end) are censored to NaN / unknown."""
         now = self.env.now
-        self._hand_over_due(now)  # tickets the streets got since the last tick
+        self.policy.hand_over_due(now)  # tickets the streets got since the last tick
         self._survey_times()
         c = {k: v.copy() for k, v in self.table.arrays().items()}
         for name in ("delivered_min", "signed_min", "closed_min"):
@@ -414,11 +369,10 @@ class TicketSystem:
             closed_min=c["closed_min"], returns=c["returns"], resolved=c["resolved"],
             surveyed_min=c["surveyed_min"], reached=c["reached"], contacted=c["contacted"],
             satisfaction=c["satisfaction"],
-            stations={"street": _visits(self.streets, now), "district_desk": _visits(self.district_desks, now),
-                      "department": _visits([self.departments], now),
-                      "centre_desk": _visits([self.centre_desk] if self.centre_desk else [], now)},
+            stations={kind: _visits(stations, now) for kind, stations in self._stations().items()},
             caseworkers=np.asarray(self.caseworkers),
-            engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now), "to_deliver": len(self._deliveries) + len(self._hand_overs),
+            engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now),
+                           **self.policy.engine_counts(),
                            "surveys_listed_later": sum(map(len, self._surveys_due.values()))},
         )
 
@@ -479,22 +433,3 @@ def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t) ->
     c["reached"][done] = reached
     c["contacted"][done] = np.where(reached, contacted, -1)
     c["satisfaction"][done] = np.where(reached, answer, -1)
-
-
-def district_desk_staff(cfg: SimConfig, city: City, hours: OfficeHours | None) -> np.ndarray:
-    """Dispatchers per district desk: the configured number, or (``staff: auto``) the
-    fewest that keep the desk at ``target_utilisation`` of its open time, given the
-    district's expected street tickets and the mean work per ticket."""
-    t, a = cfg.tickets, cfg.arrivals
-    if t.dispatch.district_desk_staff is not None:
-        return np.full(city.n_districts, t.dispatch.district_desk_staff)
-    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share
-    district_share = np.bincount(city.street_district, weights=city.street_weight, minlength=city.n_districts)
-    work_min_per_day = per_day * district_share * t.dispatch.district_work_time.mean
-    if hours is None:
-        open_min_per_day = float(MINUTES_PER_DAY)
-    else:
-        oh = t.city.office_hours
-        open_min_per_day = (oh.end_h - oh.start_h) * MINUTES_PER_HOUR * len(oh.weekdays) / DAYS_PER_WEEK
-    staff = work_min_per_day / (open_min_per_day * t.dispatch.district_desk_target_utilisation)
-    return np.maximum(np.ceil(staff), 1).astype(int)

@@ -8,9 +8,10 @@ earliest has a SimPy event; the rest cost one heap push each.
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import simpy
+if TYPE_CHECKING:  # no SimPy import for modules that only name Timers (dispatch policies)
+    import simpy
 
 INF = float("inf")
 

@@ -280,13 +280,13 @@ def test_street_stations_are_fcfs_with_the_configured_caseworkers():
     the ticket system's stations and draws.)"""
     cfg = full_config("dispatch=direct", "horizon_days=4", "warmup_days=1", MONDAY, *SMALL)
     system = run_ticket_system(cfg)
-    assert len(system.streets) == cfg.city.n_streets
-    for station, c in zip(system.streets, system.caseworkers):
+    assert system.caseworker_kind == "street" and len(system.caseworker_stations) == cfg.city.n_streets
+    for station, c in zip(system.caseworker_stations, system.caseworkers):
         assert isinstance(station, FcfsStation) and station.servers == c and station.hours is None
     rows = system.table.cols["row"]
     processing = system.draws.cols["processing_min"]
     total = 0
-    for station in system.streets:
+    for station in system.caseworker_stations:
         job = np.frombuffer(station.visit_job, np.int64)
         service = np.frombuffer(station.end_min, np.float64) - np.frombuffer(station.start_min, np.float64)
         assert np.allclose(service, processing[rows[job]], rtol=1e-9, atol=1e-6)
@@ -635,8 +635,8 @@ def test_a_replication_leaves_no_engine_objects_behind():
 def _two_level_run(monkeypatch, slack_ticks: float, *overrides: str):
     """A two-level run (the ticket system and its records), with the street hand-over
     slack set to ``slack_ticks`` listing intervals."""
-    import sim.ticketing as ticketing
-    monkeypatch.setattr(ticketing, "_HAND_OVER_SLACK_TICKS", slack_ticks)
+    import sim.dispatch.two_level as two_level
+    monkeypatch.setattr(two_level, "HAND_OVER_SLACK_TICKS", slack_ticks)
     system = run_ticket_system(full_config("dispatch=two_level", "horizon_days=8", "warmup_days=1", MONDAY,
                                            *SMALL, *overrides))
     return system, system.records()
@@ -653,6 +653,7 @@ def test_street_hand_over_at_listing_ticks_is_exact(monkeypatch):
              "streets.processing.default.mean_h=0.3")
     ticks, ticks_rec = _two_level_run(monkeypatch, 3, *quick)
     timers, timers_rec = _two_level_run(monkeypatch, float("inf"), *quick)  # all by timer
+    ticks, timers = ticks.policy, timers.policy
     handed = ticks._hand_over_seq + ticks._deliveries._seq
     assert timers._hand_over_seq == 0 and 0.5 * handed < ticks._hand_over_seq < 0.995 * handed
     assert ticks_rec.engine_counts["to_deliver"] == timers_rec.engine_counts["to_deliver"]
@@ -674,8 +675,9 @@ def test_street_hand_over_keeps_every_callback_list(monkeypatch):
     soon = ("survey.delay.mean_h=0.25", "survey.delay.cv=0.5")
     for slack, lazy_share in ((3, (0.5, 1.0)), (200, (0.05, 0.95))):
         system, rec = _two_level_run(monkeypatch, slack, *soon)
-        handed = system._hand_over_seq + system._deliveries._seq  # by tick + by timer
-        assert lazy_share[0] * handed < system._hand_over_seq < lazy_share[1] * handed, (slack, handed)
+        policy = system.policy
+        handed = policy._hand_over_seq + policy._deliveries._seq  # by tick + by timer
+        assert lazy_share[0] * handed < policy._hand_over_seq < lazy_share[1] * handed, (slack, handed)
         interval, horizon = system._survey_interval, system.cfg.horizon_min
         assert all(tick * interval >= horizon for tick, due in system._surveys_due.items() if due), slack
         assert np.count_nonzero(~np.isnan(rec.surveyed_min)) > 1000
