@@ -151,7 +151,7 @@ def build_tickets_config(raw: dict, categories: tuple[str, ...]) -> TicketsConfi
             raise ConfigError(key, raw.get(key), "a mapping (section of the config; needed with dispatch)")
     return TicketsConfig(
         city=_city(raw["city"]),
-        dispatch=_dispatch(raw["dispatch"]),
+        dispatch=_dispatch(raw["dispatch"], categories),
         streets=_streets(raw["streets"], categories),
         departments=_departments(raw["departments"]),
         survey=_survey(raw["survey"]),
@@ -187,7 +187,7 @@ def _city(raw: dict) -> CityConfig:
     return CityConfig(table=raw["table"], office_hours=OfficeHoursConfig(start_h, end_h, days))
 
 
-def _dispatch(raw: dict) -> DispatchConfig:
+def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
     s = "dispatch"
     policies = dispatch_policies.available()
     try:
@@ -220,7 +220,7 @@ def _dispatch(raw: dict) -> DispatchConfig:
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
         district_misroute_prob=_prob(desk, "misroute_prob", f"{s}.district_desk"),
         review_time=parse_distribution(raw.get("review_time"), f"{s}.review_time"),
-        options=policy.parse_options({k: raw[k] for k in policy.OPTION_KEYS if k in raw}),
+        options=policy.parse_options({k: raw[k] for k in policy.OPTION_KEYS if k in raw}, categories),
     )
 
 

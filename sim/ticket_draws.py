@@ -28,8 +28,10 @@ class TicketDraws:
     id to its row."""
 
     def __init__(self, cfg: SimConfig, city: City, streams: Streams, is_demand: np.ndarray,
-                 category: np.ndarray):
+                 category: np.ndarray, adjust=None):
         self.cfg, self.city, self.t = cfg, city, cfg.tickets
+        # The dispatch policy's changes to the draws (its own stream, so no other draw moves).
+        self._adjust, self._policy_rng = adjust, streams["dispatch_policy"]
         n_fresh = len(is_demand)
         self._fresh_row = np.cumsum(is_demand, dtype=np.int64) - 1  # row of fresh caller i (if demand)
         self._fresh_row_view = memoryview(self._fresh_row)  # plain ints, fast to index
@@ -129,7 +131,10 @@ class TicketDraws:
             "satisfaction_noise": rng.logistic(size=n),
             "repeat": rng.random(n) < t.repeat.prob,
             "repeat_delay_min": t.repeat.delay.sample(rng, n),
+            "wait_min": np.zeros(n),  # after signing, before work can start (a policy may set it)
         }
+        if self._adjust is not None:
+            self._adjust(cols, category, self._policy_rng)
         cols.update(_derived(cols, t))
         return cols
 
@@ -151,7 +156,7 @@ def _derived(cols: dict[str, np.ndarray], t) -> dict[str, np.ndarray]:
         # At the earliest, its street closes it sign + processing after delivery (more if
         # the street is closed or busy), and the first thing that sets off (callback or
         # repeat call) comes after that: a lower bound, inf if nothing does.
-        "quiet_after_delivery_min": cols["sign_min"] + cols["processing_min"]
+        "quiet_after_delivery_min": cols["sign_min"] + cols["wait_min"] + cols["processing_min"]
                                     + np.where(np.isnan(first_after), np.inf, first_after),
     }
 

@@ -114,6 +114,7 @@ class TicketSystem:
         self.caseworkers = street_caseworkers(cfg, city)
         self.caseworker_kind, self.caseworker_stations, pool_of = self.policy.caseworker_pools(self.caseworkers)
         self._street_station = [self.caseworker_stations[k] for k in pool_of]
+        self._work_scale = float(self.policy.processing_scale)
         self.departments = FcfsStation(t.departments.servers, keep_visits=False)
         self.centre_desk = (FcfsStation(t.dispatch.centre_desk_staff)
                             if t.dispatch.centre_worker == "desk" else None)
@@ -148,7 +149,8 @@ class TicketSystem:
         dispatch and survey work, and repeat calls arrive there."""
         self.centre = centre
         c, n = centre.callers, centre._n_fresh
-        self.draws = TicketDraws(self.cfg, self.city, self._streams, c.is_demand[:n], c.category[:n])
+        self.draws = TicketDraws(self.cfg, self.city, self._streams, c.is_demand[:n], c.category[:n],
+                                 adjust=self.policy.adjust_draws)
         self.table = _TicketTable(capacity=int(self.draws.size * _TABLE_HEADROOM) + _MIN_GROWTH)
         self._bind_views()
         self._bind_draws()
@@ -172,6 +174,7 @@ class TicketSystem:
         self._dv = self.draw_views = d
         self._dest, self._queued_row, self._sign, self._processing = (
             d["dest"], d["queued"], d["sign_min"], d["processing_min"])
+        self._wait = d["wait_min"]
         self._survey_after, self._repeat_after = d["survey_after_min"], d["repeat_after_min"]
 
     # ------------------------------------------------------------ the path
@@ -249,9 +252,10 @@ class TicketSystem:
         opens = now if self._street_24h[street] else self.office.next_open(now)
         self._signed[tid] = signed = opens + self._sign[row]
         if self._queued_row[row]:
-            _, end = self._street_station[street].assign(tid, now, self._processing[row], signed)
+            _, end = self._street_station[street].assign(tid, now, self._processing[row] * self._work_scale,
+                                                         signed + self._wait[row])
         else:
-            end = signed + self._processing[row]
+            end = signed + self._wait[row] + self._processing[row]
         self._plan_after_closure(tid, end, row)
 
     def _plan_after_closure(self, tid: int, end: float, row: int) -> None:

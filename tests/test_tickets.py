@@ -69,6 +69,11 @@ VARIANTS = {
     # for the centre's dispatch work, and some are in it when the run stops
     "direct_agents": ("dispatch=direct", "dispatch.centre.worker=agents"),
     "two_level_desk": ("dispatch=two_level", "dispatch.centre.worker=desk", "dispatch.centre.desk_staff=3"),
+    # the other dispatch policies (sim/dispatch/): tickets between streets, pooled
+    # caseworkers, tickets waiting for the departments' report
+    "first_responsibility": ("dispatch=first_responsibility",),
+    "pooled": ("dispatch=pooled",),
+    "whistle": ("dispatch=whistle",),
 }
 
 
@@ -134,8 +139,9 @@ def test_undelivered_tickets_match_the_engine_counts(end_of_run):
     """A ticket not yet delivered at the end is exactly one of: waiting for the centre's
     dispatch work (agents' back-office queue), in that work, at the centre desk, at a
     wrong unit under review, or at a district desk (whose work ends after the run: it
-    will deliver it, ``to_deliver``, or send it to a wrong street). ``reviewing``
-    counts only tickets a wrong unit already holds."""
+    will deliver it, ``to_deliver``, or send it to a wrong street), or between two
+    streets that coordinate (``coordinating``, first-contact responsibility).
+    ``reviewing`` counts only tickets a wrong unit already holds."""
     name, cfg, rec = end_of_run
     t, calls, horizon = rec.tickets, rec.calls, cfg.horizon_min
     undelivered = int(ticket_states(t)["undelivered"].sum())
@@ -144,7 +150,8 @@ def test_undelivered_tickets_match_the_engine_counts(end_of_run):
     at_centre_desk = int(still_at(t.stations["centre_desk"], horizon).sum())
     at_district_desk = int(still_at(t.stations["district_desk"], horizon).sum())
     reviewing, to_deliver = t.engine_counts["reviewing"], t.engine_counts["to_deliver"]
-    assert undelivered == waiting + working + at_centre_desk + at_district_desk + reviewing
+    coordinating = t.engine_counts["coordinating"]
+    assert undelivered == waiting + working + at_centre_desk + at_district_desk + reviewing + coordinating
     assert to_deliver <= at_district_desk
     if name == "direct_agents":
         assert waiting + working > 0, "the agents had dispatch work queued or under way"
@@ -152,6 +159,9 @@ def test_undelivered_tickets_match_the_engine_counts(end_of_run):
         assert at_centre_desk > 0
     if name.startswith("two_level"):
         assert at_district_desk > 0
+    if name == "first_responsibility":
+        assert coordinating > 0 and reviewing == 0, "no ticket is returned, some are between streets"
+        return
     assert reviewing > 0
 
 
@@ -203,14 +213,17 @@ def test_callbacks_are_made_after_closure_inside_the_agents_callback_work(end_of
 
 def test_centre_dispatch_work_and_returns_balance(end_of_run):
     """Every ticket takes one centre dispatch, plus one per return to the centre; under
-    direct dispatch every return is to the centre. The work is in the agents' records
+    direct dispatch (and the policies built on it) every return is to the centre. The work is in the agents' records
     (or queued), or a visit of the centre desk."""
     name, cfg, rec = end_of_run
     t, calls = rec.tickets, rec.calls
-    assert t.returns.min() >= 0 and t.returns.max() >= 1
+    if name == "first_responsibility":
+        assert t.returns.max() == 0, "a street may not return a ticket"
+    else:
+        assert t.returns.min() >= 0 and t.returns.max() >= 1
     centre_work = (np.count_nonzero(calls.work_kind == DISPATCH) + calls.engine_counts["work_waiting_dispatch"]
                    + len(t.stations["centre_desk"]["arrive_min"]))
-    if name.startswith("direct"):
+    if not name.startswith("two_level"):
         assert centre_work == len(t.created_min) + int(t.returns.sum())
     else:
         assert len(t.created_min) <= centre_work <= len(t.created_min) + int(t.returns.sum())
@@ -240,14 +253,18 @@ def test_tickets_match_the_calls_including_repeat_calls(end_of_run):
 def test_station_records_agree_with_the_ticket_columns(end_of_run):
     """A queued street ticket visits its street's caseworker station once, when it is
     delivered; the visit starts once it is signed for and ends when it is closed.
-    Urgent (duty-team) classes never enter the queue."""
-    _, cfg, rec = end_of_run
+    Urgent (duty-team) classes never enter the queue. With pooled caseworkers the
+    station is the district's pool and the streets have none of their own."""
+    name, cfg, rec = end_of_run
     t = rec.tickets
-    st = t.stations["street"]
+    pooled = name == "pooled"
+    st = t.stations["street_pool" if pooled else "street"]
     job = st["job"]
     queued = np.array([u.queued for u in cfg.tickets.streets.urgency])
     assert len(np.unique(job)) == len(job)
-    assert np.all(queued[t.urgency[job]]) and np.array_equal(st["unit"], t.street[job])
+    assert np.all(queued[t.urgency[job]]) and np.array_equal(st["unit"], (t.district if pooled else t.street)[job])
+    if pooled:
+        assert len(t.stations["street"]["job"]) == 0
     should_visit = (t.street >= 0) & queued[t.urgency] & ~np.isnan(t.delivered_min)
     assert np.array_equal(np.sort(job), np.flatnonzero(should_visit))
     assert np.array_equal(st["arrive_min"], t.delivered_min[job])

@@ -57,16 +57,28 @@ class DispatchPolicy:
     uses_district_desk: ClassVar[bool] = False
     #: Keys of the ``dispatch`` section that belong to this policy alone.
     OPTION_KEYS: ClassVar[frozenset[str]] = frozenset()
+    #: A queued ticket's caseworker time, relative to its drawn processing time.
+    processing_scale: float = 1.0
 
     def __init__(self, system, options: Any):
         self.system = system
         self.options = options
 
     @classmethod
-    def parse_options(cls, raw: dict) -> Any:
+    def parse_options(cls, raw: dict, categories: tuple[str, ...]) -> Any:
         """This policy's own settings from the ``dispatch`` section ``raw`` (its keys in
-        ``OPTION_KEYS`` only), validated; None if it has none."""
+        ``OPTION_KEYS`` only), validated (``categories``: the scenario's complaint
+        categories); None if it has none."""
         return None
+
+    def adjust_draws(self, cols: dict, category, rng) -> None:
+        """Change the problems' intrinsic draws before they are used (in place): called
+        for every block of problems drawn, the fresh calls' before the run and the
+        repeat calls' during it, before what follows from them is worked out. Columns
+        a policy may change: ``wait_min`` (after signing, before a caseworker can start:
+        0 unless a policy sets it) and ``resolved``; ``category`` holds each row's
+        category code (``cfg.arrivals.categories``); ``rng`` is the policy's own stream.
+        Nothing here."""
 
     # ------------------------------------------------------------ called per ticket
     def route(self, tid: int, now: float, row: int, first: bool) -> None:
