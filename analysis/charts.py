@@ -53,6 +53,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from analysis import chart_style as cs
 from analysis.stats import mean_ci
+from sim import dispatch as dispatch_policies
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,29 @@ DIFF_AXIS = {"pp": ("Difference", "差值", "percentage points 百分点"), "h":
 URGENCY = {"emergency": ("Emergency", "紧急"), "utilities": ("Utilities", "水电气热"),
            "general": ("General", "一般"), "complex": ("Complex", "疑难")}
 DEFAULT_DEADLINES_H = {"emergency": 2, "utilities": 24, "general": 168, "complex": 360}
-POLICY = {"direct": ("Direct dispatch", "直派街乡"), "two_level": ("Two-level dispatch", "两级派单"),
-          "none": ("Call centre only", "仅话务")}
+
+
+class _PolicyNames(Mapping):
+    """Dispatch policy -> (English, Chinese) name, from the policy plug-ins themselves
+    (sim/dispatch/), so that a new policy needs no edit here; ``none``: no dispatch."""
+
+    _NONE = {"none": ("Call centre only", "仅话务")}
+
+    def __getitem__(self, name):
+        if name in self._NONE:
+            return self._NONE[name]
+        if not isinstance(name, str) or name not in dispatch_policies.available():
+            raise KeyError(name)
+        return dispatch_policies.describe(name)[:2]
+
+    def __iter__(self):
+        return iter((*dispatch_policies.available(), *self._NONE))
+
+    def __len__(self) -> int:
+        return len(dispatch_policies.available()) + len(self._NONE)
+
+
+POLICY = _PolicyNames()
 RATE_LABELS = {"response_rate": ("Response rate", "响应率"), "resolution_rate": ("Resolution rate", "解决率"),
                "satisfaction_rate": ("Satisfaction rate", "满意率")}
 RATE_DENOMINATOR = {"response_rate": ("Tickets with a known response", "应响应工单", "n"),

@@ -60,6 +60,7 @@ from urllib.parse import quote
 import yaml
 
 from analysis.io import write_bytes_atomic
+from sim import dispatch as dispatch_policies
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
@@ -121,12 +122,6 @@ ROBUSTNESS_SOURCES = {
     "weights_simplex": "Any weights at all (uniform over all weight sets)",
     "sampling": "Survey sampling noise (bootstrap of the callbacks)",
     "replications": "Simulation noise (the same month in other replications)",
-}
-DISPATCH_WORDS = {
-    "direct": "direct dispatch (直派, since 2019): the centre sends each street ticket straight to one street "
-              "or township (街乡镇)",
-    "two_level": "two-level dispatch (before 2019): the centre sends a street ticket to the district, whose "
-                 "desk re-dispatches it to a street",
 }
 #: Chart captions by keyword in the file name (first match), when the chart does not carry its own.
 CHART_KEYWORDS = (
@@ -295,6 +290,14 @@ def _version() -> str:
     except Exception:  # noqa: BLE001 - not installed: no version to show
         return ""
 
+
+
+def _uses_district_desk(policy) -> bool:
+    """Whether the dispatch policy routes tickets through the district desks."""
+    try:
+        return dispatch_policies.policy_class(policy).uses_district_desk
+    except (KeyError, TypeError):
+        return False
 
 def _get(cfg, dotted: str, default=None):
     """``cfg["a"]["b"]`` for ``"a.b"``; ``default`` if any step is missing."""
@@ -641,8 +644,8 @@ def assumption_rows(run_dir: Path) -> list[dict]:
                 flags.append(f"value set by {_rel(parsed[later[-1]][0], conf)}")
             if any(o == key or o.startswith(key + ".") or key.startswith(o + ".") for o in over_keys):
                 flags.append("set on the command line")
-            if key.startswith("dispatch.district_desk") and _get(cfg, "dispatch.policy") != "two_level":
-                flags.append("not used by this policy (two_level only)")
+            if key.startswith("dispatch.district_desk") and not _uses_district_desk(_get(cfg, "dispatch.policy")):
+                flags.append("not used by this policy (only by policies through the district desks)")
             rows.append({"key": key, "value": _get(cfg, key, "—"), "tags": _tags(comment),
                          "comment": comment, "file": _rel(path, conf), "flags": flags})
     listed = {r["key"] for r in rows}
@@ -814,7 +817,7 @@ def _scenario_section(summary: dict, cfg: dict, hyd: dict, run_dir: Path) -> str
         facts.append(("Calls", esc(txt)))
     policy = _get(cfg, "dispatch.policy") or summary.get("dispatch")
     if policy:
-        words = DISPATCH_WORDS.get(policy, f"policy {policy}")
+        words = dispatch_policies.describe(policy)[2]
         street = _get(cfg, "dispatch.street_share")
         extra = (f"; {street:.0%} of tickets go to streets, the rest to city departments (委办局) and utilities"
                  if isinstance(street, (int, float)) else "")
