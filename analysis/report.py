@@ -604,8 +604,23 @@ def config_files(run_dir: Path) -> list[tuple[Path, str]]:
         path = conf / group / f"{choice}.yaml"
         if choice in (None, "null") or not path.is_file():
             continue
-        files.append((path, group))
+        files.extend(_group_files(path, group))
     return files
+
+
+def _group_files(path: Path, group: str, seen: frozenset = frozenset()) -> list[tuple[Path, str]]:
+    """A group's chosen file preceded by the files of its group its own ``defaults``
+    list names (e.g. conf/dispatch/pooled.yaml extends direct.yaml), in merge order
+    (``_self_`` where it stands, else last)."""
+    defaults = (_read_yaml(path) or {}).get("defaults") or []
+    before, after, self_seen = [], [], False
+    for item in defaults:
+        if item == "_self_":
+            self_seen = True
+        elif isinstance(item, str) and (path.parent / f"{item}.yaml").is_file() and item not in seen:
+            (after if self_seen else before).extend(
+                _group_files(path.parent / f"{item}.yaml", group, seen | {path.stem}))
+    return [*before, (path, group), *after]
 
 
 #: Config groups of the ticket side (unused when ``dispatch`` is null).
@@ -619,7 +634,9 @@ def assumption_rows(run_dir: Path) -> list[dict]:
     run_dir = Path(run_dir)
     cfg, hyd, overrides = _hydra(run_dir)
     conf = _conf_dir(hyd)
-    over_keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o]
+    groups = _get(hyd, "runtime.choices", {}) or {}
+    # A group choice (dispatch=pooled) picks a file; it sets no value on the command line.
+    over_keys = [k for k in (o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o) if k not in groups]
     parsed = []
     for path, group in config_files(run_dir):
         if group in TICKET_GROUPS and cfg.get("dispatch") is None and "dispatch" in cfg:

@@ -250,3 +250,12 @@ def test_the_worked_example_documents_what_it_runs():
     assert "docs/examples/category_routing.py" in doc and "docs/examples/category_routing.yaml" in doc
     spec = yaml.safe_load((EXAMPLES / "category_routing.yaml").read_text(encoding="utf-8"))
     assert spec["policy"] == "category_routing"
+
+
+def test_the_report_reads_a_policy_yaml_with_the_file_it_extends():
+    """The report's assumptions table takes a policy's inherited keys from the file
+    they are in (pooled.yaml extends direct.yaml: direct first, then pooled)."""
+    from analysis.report import _group_files
+    files = _group_files(CONF / "dispatch" / "pooled.yaml", "dispatch")
+    assert [p.name for p, _ in files] == ["direct.yaml", "pooled.yaml"]
+    assert [p.name for p, _ in _group_files(CONF / "dispatch" / "two_level.yaml", "dispatch")] == ["two_level.yaml"]
