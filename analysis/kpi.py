@@ -16,13 +16,17 @@ interface):
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from analysis.ticket_kpi import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
 from sim.clock import minutes_since_midnight, minutes_to_calendar
-from sim.config import SimConfig
-from sim.model import ReplicationRecords
 from sim.records import ABANDONED, ANSWERED, CallRecords
+
+if TYPE_CHECKING:  # types only: importing the model would load SimPy and the whole ticket path
+    from sim.config import SimConfig
+    from sim.model import ReplicationRecords
 
 SECONDS_PER_MINUTE = 60.0
 MINUTES_PER_HOUR = 60.0

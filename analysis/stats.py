@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 
@@ -23,8 +23,17 @@ def mean_ci(values, confidence: float = CONFIDENCE) -> dict:
     mean = float(x.mean())
     if x.size < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None}
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    half = float(t_quantile(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+@lru_cache(maxsize=None)
+def t_quantile(p: float, df: int) -> float:
+    """Student-t quantile. SciPy's stats module is imported here, on first use (about
+    a second): whoever imports this module for its configs (run.py, and so every
+    simulation worker) does not pay for it."""
+    from scipy import stats
+    return stats.t.ppf(p, df)
 
 
 @dataclass(frozen=True)
