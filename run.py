@@ -16,20 +16,22 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from analysis.kpi import reduce_replication
-from analysis.charts import make_run_charts
-from analysis.kpi import CALL_KPIS
+# Kept light on purpose: the local executor's workers start with 'spawn' and import this
+# module again just to simulate, so the chart and report modules (and matplotlib) are
+# imported inside main(), and only when charts or a report are made.
+from analysis.kpi import CALL_KPIS, reduce_replication
 from analysis.ranking import build_ranking_config
+from analysis.run_outputs import OutputConfig, build_output_config, sweep_job_options
 from analysis.stats import build_precision_config, ci_half_width
 from analysis.ticket_kpi import TICKET_KPIS
-from analysis.report import write_report
 from analysis.rundir import already_done, config_fingerprint, mark_done
 from analysis.summary import format_league, format_table, summarise, write_outputs
 from sim.config import build_config
 from sim.errors import ConfigError
-from sim.experiment import build_executor_config, run_experiment, run_until_precise
+from sim.experiment import ExecutorConfig, all_cores, build_executor_config, run_experiment, run_until_precise
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -43,14 +45,19 @@ def main(cfg: DictConfig) -> None:
         executor = build_executor_config(raw.get("executor"))
         precision = build_precision_config(raw.get("precision"), CALL_KPIS + (TICKET_KPIS if sim_cfg.tickets else ()),
                                            sim_cfg.replications)
+        outputs = build_output_config(*output_options(raw, hydra_cfg))
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
+    if sim_cfg.tickets is None:  # the charts are drawn from the ticket side's tables
+        outputs = OutputConfig(charts=(), report=outputs.report)
 
     out_dir = Path(hydra_cfg.runtime.output_dir)
     fingerprint = config_fingerprint(raw)
     if already_done(out_dir, fingerprint):
         print(f"already done (same config): {out_dir}")
+        # charts and report are not part of the fingerprint: make those asked for and missing
+        make_charts_and_report(out_dir, outputs, executor, missing_only=True)
         return
     started = time.perf_counter()
 
@@ -91,11 +98,42 @@ def main(cfg: DictConfig) -> None:
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))
-    if sim_cfg.tickets is not None:
-        make_run_charts(out_dir)
-    print(f"report: {write_report(out_dir)}")
+    make_charts_and_report(out_dir, outputs, executor)
     mark_done(out_dir, fingerprint)
     print(f"\noutputs: {out_dir}")
+
+
+def output_options(raw: dict, hydra_cfg) -> tuple:
+    """The ``charts`` and ``report`` values: as composed, except in a job of a sweep
+    (``-m``), where both are off unless given on the command line (the sweep makes its
+    own charts and report once, at its end: analysis.sweep.AggregateSweep)."""
+    charts, report = raw.get("charts", "all"), raw.get("report", True)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        overridden = {str(o).split("=", 1)[0].lstrip("+~") for o in hydra_cfg.overrides.task}
+        charts, report = sweep_job_options(charts, report, overridden)
+    return charts, report
+
+
+def chart_workers(executor: ExecutorConfig) -> int:
+    """Processes that draw the charts: one (this one) with the serial executor, else the
+    local pool's size, or every core."""
+    if executor.kind == "serial":
+        return 1
+    return (executor.workers if executor.kind == "local" else 0) or all_cores()
+
+
+def make_charts_and_report(out_dir: Path, outputs: OutputConfig, executor: ExecutorConfig,
+                           missing_only: bool = False) -> None:
+    """Draw the charts asked for, then write the report (which embeds them); with
+    ``missing_only``, only what a finished run directory does not have yet."""
+    charts = bool(outputs.charts) and not (missing_only and (out_dir / "charts" / "captions.json").is_file())
+    report = outputs.report and not (missing_only and not charts and (out_dir / "report.html").is_file())
+    if charts:
+        from analysis.charts import make_run_charts  # matplotlib: imported only here
+        make_run_charts(out_dir, names=outputs.charts, workers=chart_workers(executor))
+    if report:
+        from analysis.report import write_report
+        print(f"report: {write_report(out_dir)}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from analysis import chart_style as cs
+from analysis.run_outputs import RUN_CHARTS
 from analysis.stats import mean_ci
 from sim import dispatch as dispatch_policies
 
@@ -151,7 +152,8 @@ PARAMS = {  # swept parameter -> (English, Chinese, unit)
     "call_center.sl_threshold_s": ("Service-level threshold", "服务水平阈值", "s"),
 }
 #: Run settings that do not describe a scenario (left out of run labels).
-RUN_CONTROL_KEYS = {"replications", "horizon_days", "warmup_days", "seed", "executor", "sweep_name"}
+RUN_CONTROL_KEYS = {"replications", "horizon_days", "warmup_days", "seed", "executor", "sweep_name", "charts",
+                    "report"}
 #: KPIs shown by default in a policy comparison and a sweep.
 COMPARISON_KPIS = ("service_level", "abandonment_rate", "asa_s", "dispatch_delay_mean_h", "lead_time_mean_h",
                    "lead_time_p90_h", "deadline_compliance", "returned_share", "response_rate", "resolution_rate",
@@ -1635,45 +1637,116 @@ def _run_builders(run: RunData, baseline: RunData | None):
             ("weight_sensitivity", weights), ("funnel_plot", funnel), ("policy_comparison", comparison)]
 
 
-def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir: Path | None = None) -> list[Path]:
+def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir: Path | None = None,
+                    names: Iterable[str] | None = None, workers: int = 1) -> list[Path]:
     """Draw every chart the run's data allows into ``run_dir/charts`` (PNG + SVG) and
     ``captions.json`` (titles, captions; skipped charts with the reason); return the
     PNG paths.
 
     ``baseline_dir``: run A of a comparison (labels the comparison, and adds the
-    lead-time overlay of the two runs)."""
+    lead-time overlay of the two runs). ``names``: only these charts (names of
+    :data:`analysis.run_outputs.RUN_CHARTS`; default all). ``workers`` > 1: this
+    process and ``workers - 1`` helper processes draw them side by side, each chart in
+    one of them; the files are the same as drawn one after another here."""
     run = RunData(Path(run_dir))
     if not run.path("summary.json").is_file():
         raise FileNotFoundError(f"no summary.json in {run_dir}: not a run directory")
-    baseline = RunData(Path(baseline_dir)) if baseline_dir else None
+    wanted = RUN_CHARTS if names is None else tuple(names)
+    unknown = sorted(set(wanted) - set(RUN_CHARTS))
+    if unknown:
+        raise ValueError(f"unknown chart name(s) {', '.join(unknown)}; known: {', '.join(RUN_CHARTS)}")
+    selected = [name for name in RUN_CHARTS if name in wanted]
     out = Path(out_dir) if out_dir else run.dir / CHARTS_DIR
-    written, index = [], []
-    for name, build in _run_builders(run, baseline):
+    baseline = Path(baseline_dir) if baseline_dir else None
+    workers = min(workers, len(selected))
+    if workers > 1:
+        drawn = _draw_in_pool(run.dir, baseline, out, selected, workers)
+    else:
+        drawn = [_draw(run.dir, baseline, out, name) for name in selected]
+    for name, _, reason, detail in drawn:
+        if detail:  # one broken chart must not cost the others: logged here, kept in captions.json
+            log.error("chart %s failed\n%s", name, detail)
+    _write_index(out, [(name, caption, reason) for name, caption, reason, _ in drawn])
+    return [out / f"{name}.png" for name, caption, _, _ in drawn if caption is not None]
+
+
+#: Helper processes start fresh, as the simulation's workers do (sim.experiment).
+CHART_MP_CONTEXT = "spawn"
+
+
+def _draw_in_pool(run_dir: Path, baseline_dir: Path | None, out: Path, names: list[str], workers: int) -> list:
+    """Draw ``names`` in this process and ``workers - 1`` helper processes, each taking
+    the next chart when it is free; results in the order of ``names``. This process
+    has the chart modules imported already, so it draws from the start, while a helper
+    spends its first second or two importing them."""
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    todo = list(reversed(names))
+    lock = threading.Lock()
+    results: dict[str, tuple] = {}
+    errors: list[BaseException] = []
+
+    def take() -> str | None:
+        with lock:
+            return todo.pop() if todo and not errors else None
+
+    def feed(pool: ProcessPoolExecutor) -> None:  # one thread per helper: hands it the next chart
         try:
-            chart = build()
-        except SkipChart as err:
-            # Expected for a single run (no comparison, no baseline): the reason is kept
-            # in captions.json and the report; the console stays quiet.
-            log.debug("chart %s skipped: %s", name, err)
-            index.append((name, None, str(err)))
-            continue
-        except Exception as err:  # one broken chart must not cost the others
-            log.exception("chart %s failed", name)
-            index.append((name, None, f"failed: {err!r}"))
-            continue
-        written.append(chart.save(out))
-        index.append((name, chart, None))
-    _write_index(out, index)
-    return written
+            while (name := take()) is not None:
+                results[name] = pool.submit(_draw, run_dir, baseline_dir, out, name).result()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(err)
+
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context(CHART_MP_CONTEXT)) as pool:
+        feeders = [threading.Thread(target=feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
+        for t in feeders:
+            t.start()
+        try:
+            while (name := take()) is not None:
+                results[name] = _draw(run_dir, baseline_dir, out, name)
+        except BaseException as err:
+            errors.append(err)
+        for t in feeders:
+            t.join()
+    if errors:
+        raise errors[0]
+    return [results[name] for name in names]
 
 
-def _write_index(out_dir: Path, index: list[tuple[str, Chart | None, str | None]]) -> None:
+def _draw(run_dir: Path, baseline_dir: Path | None, out: Path, name: str) -> tuple:
+    """Build and save one chart: ``(name, caption entry or None, reason skipped or
+    None, traceback text if it failed)``. Top-level and fed with paths only, so a
+    worker process can run it."""
+    run = RunData(Path(run_dir))
+    baseline = RunData(Path(baseline_dir)) if baseline_dir else None
+    build = dict(_run_builders(run, baseline))[name]
+    try:
+        chart = build()
+    except SkipChart as err:
+        # Expected for a single run (no comparison, no baseline): the reason is kept
+        # in captions.json and the report; the console stays quiet.
+        log.debug("chart %s skipped: %s", name, err)
+        return name, None, str(err), None
+    except Exception as err:  # noqa: BLE001 - one broken chart must not cost the others
+        import traceback
+        return name, None, f"failed: {err!r}", traceback.format_exc()
+    chart.save(out)
+    return name, _caption_entry(chart), None, None
+
+
+def _caption_entry(chart: Chart) -> dict:
+    return {"title": chart.title, "title_zh": chart.subtitle, "caption": chart.describe()}
+
+
+def _write_index(out_dir: Path, index: list[tuple[str, Chart | dict | None, str | None]]) -> None:
     """``captions.json``: ``{name: {"title", "caption", "title_zh"}}`` for the charts
-    drawn (read by :mod:`analysis.report`), and ``"_skipped": {name: reason}``."""
+    drawn (a :class:`Chart` or its entry; read by :mod:`analysis.report`), and
+    ``"_skipped": {name: reason}``."""
     from analysis.io import write_json_atomic
-    out = {name: {"title": c.title, "title_zh": c.subtitle, "caption": c.describe()}
-           for name, c, _ in index if c is not None}
-    skipped = {name: reason for name, c, reason in index if c is None}
+    out = {name: _caption_entry(c) if isinstance(c, Chart) else c for name, c, _ in index if c is not None}
+    skipped = {name: reason for name, caption, reason in index if caption is None}
     if skipped:
         out["_skipped"] = skipped
     write_json_atomic(Path(out_dir) / CAPTIONS_FILE, out)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from analysis.io import write_json_atomic
 
-#: Config keys that do not change a run's results (where it runs, what a sweep is called).
-NOT_RESULT_KEYS = ("executor", "sweep_name")
+#: Config keys that do not change a run's results (where it runs, what a sweep is called,
+#: which charts and whether a report are drawn from them).
+NOT_RESULT_KEYS = ("executor", "sweep_name", "charts", "report")
 
 
 def config_fingerprint(raw: dict) -> str:
@@ -26,7 +27,8 @@ DONE_FILE = "run_complete.json"
 
 
 def mark_done(out_dir: Path, fingerprint: str) -> None:
-    """Written last, atomically: the run directory is complete (tables, charts, report)."""
+    """Written last, atomically: the run directory is complete (tables, and the charts
+    and report asked for)."""
     write_json_atomic(Path(out_dir) / DONE_FILE, {"config_fingerprint": fingerprint})
 
 

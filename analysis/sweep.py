@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from analysis.io import write_csv_atomic
+from analysis.rundir import NOT_RESULT_KEYS
 from analysis.summary import SUMMARY_FILE
 
 SWEEP_FILE = "sweep_summary.csv"
@@ -42,7 +43,7 @@ def swept_values(job_dir: Path) -> dict[str, str]:
     for item in overrides or []:
         key, _, value = str(item).partition("=")
         key = key.lstrip("+~")
-        if not key.startswith("hydra.") and key not in ("sweep_name", "executor"):
+        if not key.startswith("hydra.") and key not in NOT_RESULT_KEYS:
             out[key] = value
     return out
 

@@ -92,9 +92,10 @@ DEFAULT_REDIAL_DELAY = {"dist": "exponential", "mean_min": 10.0}  # hang-up to r
 
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
             *SECTION_KEYS}
-# Free text a scenario may carry (shown in summary.json), and the league-table settings
-# (validated by analysis.ranking, which uses them): not used by the model.
-PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision"}
+# Free text a scenario may carry (shown in summary.json), the league-table settings
+# (validated by analysis.ranking, which uses them), where replications run, and what is
+# drawn after the run (charts, report: analysis.run_outputs): not used by the model.
+PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision", "charts", "report"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",

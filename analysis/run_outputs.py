@@ -1,0 +1,66 @@
+"""What a run makes after its tables: the ``charts`` and ``report`` options.
+
+    charts: all                 # every chart the run's data allows (default)
+    charts: none                # no charts/ folder
+    charts: [calls_by_hour, funnel_plot]
+    report: true                # report.html (false: none)
+
+Validated before any simulation, like every other key, so this module stays light: it
+names the charts without importing :mod:`analysis.charts` (and so matplotlib), which
+is imported only when charts are drawn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.errors import ConfigError
+
+#: The charts :func:`analysis.charts.make_run_charts` can draw for a run, in its order
+#: (tests check the two agree).
+RUN_CHARTS = (
+    "calls_by_hour", "lead_time_distribution", "lead_time_by_policy", "deadline_compliance_by_district",
+    "league_bump", "rank_caterpillar", "rank_caterpillar_all_sources", "weight_sensitivity", "funnel_plot",
+    "policy_comparison",
+)
+ALL, NONE = "all", "none"
+#: Config keys of this module. They change what is drawn, not the results: a run's
+#: config fingerprint and a sweep job's folder name leave them out.
+KEYS = ("charts", "report")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``charts``: the chart names to draw, in :data:`RUN_CHARTS` order (empty: none);
+    ``report``: write report.html."""
+
+    charts: tuple[str, ...] = RUN_CHARTS
+    report: bool = True
+
+
+def build_output_config(charts=ALL, report=True) -> OutputConfig:
+    """Validate the ``charts`` and ``report`` values of the composed config."""
+    allowed = f"{ALL}, {NONE}, or a list of chart names from: {', '.join(RUN_CHARTS)}"
+    if charts == ALL:
+        names: tuple[str, ...] = RUN_CHARTS
+    elif charts == NONE:
+        names = ()
+    elif isinstance(charts, str) and charts in RUN_CHARTS:  # one name, without the brackets
+        names = (charts,)
+    elif isinstance(charts, (list, tuple)) and all(isinstance(c, str) for c in charts):
+        unknown = [c for c in charts if c not in RUN_CHARTS]
+        if unknown:
+            raise ConfigError("charts", list(charts), f"known chart names, not {', '.join(unknown)}; "
+                                                      f"known: {', '.join(RUN_CHARTS)}")
+        names = tuple(c for c in RUN_CHARTS if c in charts)
+    else:
+        raise ConfigError("charts", charts, allowed)
+    if not isinstance(report, bool):
+        raise ConfigError("report", report, "true or false")
+    return OutputConfig(charts=names, report=report)
+
+
+def sweep_job_options(charts, report, overridden: set[str]) -> tuple:
+    """``charts`` and ``report`` of one job of a sweep: off unless the command line set
+    them (``overridden`` holds the keys it set). A sweep draws its own charts and
+    report once, from every job's tables, at its end (:mod:`analysis.sweep`)."""
+    return (charts if "charts" in overridden else NONE), (report if "report" in overridden else False)
