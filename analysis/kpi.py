@@ -22,7 +22,7 @@ import numpy as np
 
 from analysis.ticket_kpi import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
 from sim.clock import minutes_since_midnight, minutes_to_calendar
-from sim.records import ABANDONED, ANSWERED, CallRecords
+from sim.records import ABANDONED, ANSWERED, WAITING_AT_END, CallRecords
 
 if TYPE_CHECKING:  # types only: importing the model would load SimPy and the whole ticket path
     from sim.config import SimConfig
@@ -112,7 +112,8 @@ def _call_stats(calls: _CallColumns, mask: np.ndarray, sl_threshold_s: float) ->
         "calls_offered": offered,
         "calls_answered": n_answered,
         "calls_abandoned": n_abandoned,
-        "calls_waiting_at_end": offered - n_answered - n_abandoned,
+        # counted, not the remainder: the CLI test checks that the three add up to offered
+        "calls_waiting_at_end": int(np.count_nonzero(outcome == WAITING_AT_END)),
         "redials": int(np.count_nonzero(calls.is_redial[mask])),
         "abandonment_rate": _ratio(n_abandoned, offered),
         "p_wait": _ratio(np.count_nonzero(wait_s > 0), offered),

@@ -28,7 +28,7 @@ from sim.city import load_city
 from sim.config import SimConfig, build_config
 from sim.errors import ConfigError
 from sim.model import run_replication
-from sim.records import REPEAT, WORK_KINDS
+from sim.records import REPEAT, WAITING_AT_END, WORK_KINDS
 from sim.station import FcfsStation
 from sim.streams import Streams
 from sim.ticketing import TicketSystem
@@ -120,6 +120,15 @@ def test_every_ticket_is_in_exactly_one_state(end_of_run):
         assert not np.any(~np.isnan(getattr(t, later)) & np.isnan(getattr(t, earlier))), (later, earlier)
     # departments sign on delivery: tickets in transit are street tickets
     assert np.all(t.street[states["in_transit"]] >= 0)
+
+
+def test_calls_waiting_at_the_end_match_the_engine(end_of_run):
+    """The records' callers still queued at the end (neither answered nor out of
+    patience) are the engine's own count of its queue, and some are (a run stopped
+    mid-flow)."""
+    _, cfg, rec = end_of_run
+    waiting = int(np.count_nonzero(rec.calls.outcome == WAITING_AT_END))
+    assert waiting == rec.calls.engine_counts["waiting_at_end"]
 
 
 def test_times_are_ordered_along_the_path(end_of_run):
