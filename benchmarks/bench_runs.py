@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,15 +44,28 @@ CASES = {
 
 
 def time_case(args: list[str], root: Path = ROOT) -> float:
+    return run_case(args, root)[0]
+
+
+def run_case(args: list[str], root: Path = ROOT) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, the command and every process it waited
+    for: its worker processes) of one command."""
     with tempfile.TemporaryDirectory() as tmp:
         dir_key = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
+        cpu0 = _children_cpu()
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "run.py", *args, f"{dir_key}={tmp}/out"], cwd=root,
                               capture_output=True, text=True)
         seconds = time.perf_counter() - t0
+        cpu = _children_cpu() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"{args} failed: {proc.stderr[-2000:]}")
-    return seconds
+    return seconds, cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -83,17 +97,22 @@ def compare(cases: dict, other: Path, rounds: int, json_path: str | None) -> Non
     out = {}
     for name, case in cases.items():
         times: dict[str, list[float]] = {"before": [], "after": []}
+        cpu: dict[str, list[float]] = {"before": [], "after": []}
         for r in range(rounds):
             order = [("before", other), ("after", ROOT)]
             for label, root in (order if r % 2 == 0 else order[::-1]):
-                times[label].append(time_case(case, root))
-            print(f"{name}, round {r + 1}: before {times['before'][-1]:.1f} s, after {times['after'][-1]:.1f} s, "
+                wall, cpu_s = run_case(case, root)
+                times[label].append(wall)
+                cpu[label].append(cpu_s)
+            print(f"{name}, round {r + 1}: before {times['before'][-1]:.1f} s (CPU {cpu['before'][-1]:.1f} s), "
+                  f"after {times['after'][-1]:.1f} s (CPU {cpu['after'][-1]:.1f} s), "
                   f"ratio {times['before'][-1] / times['after'][-1]:.2f}x", flush=True)
         ratios = sorted(b / a for b, a in zip(times["before"], times["after"]))
         best = min(times["before"]) / min(times["after"])
         print(f"{name}: best before {min(times['before']):.1f} s, best after {min(times['after']):.1f} s ({best:.2f}x); "
               f"per-round ratios {', '.join(f'{x:.2f}' for x in ratios)}")
-        out[name] = {**times, "round_ratios": ratios, "best_ratio": best}
+        out[name] = {**times, "cpu_before": cpu["before"], "cpu_after": cpu["after"], "round_ratios": ratios,
+                     "best_ratio": best}
     if json_path:
         Path(json_path).write_text(json.dumps(out, indent=2))
 
