@@ -116,10 +116,10 @@ def output_options(raw: dict, hydra_cfg) -> tuple:
 
 def chart_workers(executor: ExecutorConfig) -> int:
     """Processes that draw the charts: one (this one) with the serial executor, else the
-    local pool's size, or every core."""
+    local pool's size or every core, at most the cores there are."""
     if executor.kind == "serial":
         return 1
-    return (executor.workers if executor.kind == "local" else 0) or all_cores()
+    return min((executor.workers if executor.kind == "local" else 0) or all_cores(), all_cores())
 
 
 def make_charts_and_report(out_dir: Path, outputs: OutputConfig, executor: ExecutorConfig,
