@@ -53,6 +53,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from analysis import chart_style as cs
 from analysis.run_outputs import RUN_CHARTS
+from analysis.catalogue import KPIS
 from analysis.stats import mean_ci
 from sim import dispatch as dispatch_policies
 
@@ -65,35 +66,9 @@ FUNNEL_FILE = "funnel.csv"
 COMPARISON_FILE = "comparison.csv"
 
 # ---------------------------------------------------------------------- vocabulary
-#: metric -> (English, Chinese, unit, scale to the unit, +1 higher is better / -1 lower / 0)
-KPI = {
-    "calls_offered": ("Calls offered", "来电量", "calls", 1, 0),
-    "calls_offered_per_day": ("Calls offered per day", "日均来电量", "calls/day", 1, 0),
-    "calls_answered": ("Calls answered", "接通来电", "calls", 1, 1),
-    "calls_abandoned": ("Calls abandoned", "放弃来电", "calls", 1, -1),
-    "calls_waiting_at_end": ("Calls waiting at the end", "期末排队来电", "calls", 1, 0),
-    "redials": ("Redials", "重拨来电", "calls", 1, -1),
-    "abandonment_rate": ("Abandonment rate", "放弃率", "%", 100, -1),
-    "p_wait": ("Callers who wait", "需排队比例", "%", 100, -1),
-    "service_level": ("Service level", "服务水平", "%", 100, 1),
-    "asa_s": ("Average speed of answer", "平均应答时间", "s", 1, -1),
-    "mean_wait_s": ("Mean wait, all callers", "平均等待时间", "s", 1, -1),
-    "agent_occupancy": ("Agent occupancy", "坐席占用率", "%", 100, 0),
-    "agents_on_duty_mean": ("Agents on duty, mean", "平均在岗坐席", "agents", 1, 0),
-    "tickets_created": ("Tickets created", "生成工单", "tickets", 1, 0),
-    "tickets_closed": ("Tickets closed", "办结工单", "tickets", 1, 1),
-    "tickets_open_at_end": ("Tickets open at the end", "期末未办结工单", "tickets", 1, -1),
-    "tickets_per_day": ("Tickets closed per day", "日均办结工单", "tickets/day", 1, 1),
-    "dispatch_delay_mean_h": ("Mean dispatch delay", "平均派单时长", "h", 1, -1),
-    "lead_time_mean_h": ("Mean lead time to closure", "平均办理时长", "h", 1, -1),
-    "lead_time_p90_h": ("Lead time to closure, 90th pct.", "办理时长P90", "h", 1, -1),
-    "deadline_compliance": ("Deadline compliance", "按时办结率", "%", 100, 1),
-    "returned_share": ("Returned tickets", "退单率", "%", 100, -1),
-    "response_rate": ("Response rate", "响应率", "%", 100, 1),
-    "resolution_rate": ("Resolution rate", "解决率", "%", 100, 1),
-    "satisfaction_rate": ("Satisfaction rate", "满意率", "%", 100, 1),
-    "repeat_calls": ("Repeat calls", "重复来电", "calls", 1, -1),
-}
+#: metric -> (English, Chinese, unit, scale to the unit, +1 higher is better / -1 lower / 0),
+#: from the KPI catalogue (analysis/catalogue.py).
+KPI = {name: (k.en, k.zh, k.unit, k.scale, k.direction) for name, k in KPIS.items()}
 UNIT_ZH = {"%": "%", "pp": "个百分点", "h": "小时", "s": "秒", "calls": "个来电", "calls/day": "个来电/日",
            "tickets": "件工单", "tickets/day": "件工单/日", "agents": "名坐席"}
 #: Unit of a difference, and the axis label of a panel of differences.

@@ -59,6 +59,7 @@ from urllib.parse import quote
 
 import yaml
 
+from analysis.catalogue import CALL, KPIS, TICKET
 from analysis.io import write_bytes_atomic
 from sim import dispatch as dispatch_policies
 
@@ -73,36 +74,11 @@ LEAGUE_SHOW = 10
 
 # ------------------------------------------------------------------ KPI display
 #: (metric, label, Chinese term or "", unit, format, scale, meaning)
-CALL_ROWS = (
-    ("calls_offered_per_day", "Calls offered per day", "", "calls/day", "{:,.0f}", 1,
-     "calls reaching the centre, redials included"),
-    ("service_level", "Service level", "服务水平", "%", "{:.1f}", 100,
-     "answered within {sl} s, of all calls offered"),
-    ("abandonment_rate", "Abandonment rate", "放弃率", "%", "{:.2f}", 100, "callers who hung up before an answer"),
-    ("p_wait", "Calls that waited", "", "%", "{:.1f}", 100, "share of offered calls that queued at all"),
-    ("asa_s", "Average speed of answer", "", "s", "{:.1f}", 1, "mean wait of answered calls"),
-    ("mean_wait_s", "Mean wait, all calls", "", "s", "{:.1f}", 1, "abandoning callers counted until they hang up"),
-    ("agent_occupancy", "Agent occupancy", "", "%", "{:.1f}", 100, "busy time / time at the seats"),
-    ("agents_on_duty_mean", "Agents on duty (mean)", "", "agents", "{:,.1f}", 1, "mean over the day"),
-    ("redials", "Redials", "", "calls", "{:,.0f}", 1, "calls that were redials of an abandoned call"),
-)
-TICKET_ROWS = (
-    ("tickets_created", "Tickets created", "工单", "tickets", "{:,.0f}", 1, "demands handed on, measured days"),
-    ("tickets_per_day", "Tickets closed per day", "", "tickets/day", "{:,.0f}", 1, "throughput"),
-    ("dispatch_delay_mean_h", "Dispatch delay (mean)", "派单", "h", "{:.2f}", 1,
-     "creation to arrival at the unit that works it"),
-    ("lead_time_mean_h", "Lead time to closure (mean)", "", "h", "{:.1f}", 1, "closed tickets only"),
-    ("lead_time_p90_h", "Lead time to closure (90th percentile)", "", "h", "{:.1f}", 1, "closed tickets only"),
-    ("deadline_compliance", "Deadline compliance", "", "%", "{:.1f}", 100,
-     "closed within the time limit of its urgency class"),
-    ("returned_share", "Returned tickets", "退单", "%", "{:.2f}", 100, "sent back by a wrong unit at least once"),
-    ("response_rate", "Response rate", "响应率", "%", "{:.1f}", 100, "signed for (签收) within {rt} h"),
-    ("resolution_rate", "Resolution rate", "解决率", "%", "{:.1f}", 100, "solved, of callbacks (回访) reached"),
-    ("satisfaction_rate", "Satisfaction rate", "满意率", "%", "{:.1f}", 100,
-     "satisfied + {bw} × basically satisfied (基本满意), of callbacks reached"),
-    ("repeat_calls", "Repeat calls", "", "calls", "{:,.0f}", 1, "calls about a problem closed unresolved"),
-    ("tickets_open_at_end", "Tickets open at the end", "", "tickets", "{:,.0f}", 1, "still in work when the run ends"),
-)
+#: The report's KPI tables, from the KPI catalogue (analysis/catalogue.py):
+#: (name, English, Chinese, unit, number format, scale, meaning).
+KPI_ROWS = {group: tuple((name, k.en, k.zh, k.unit, k.fmt, k.scale, k.meaning) for name, k in KPIS.items()
+                         if k.group == group and k.in_report) for group in (CALL, TICKET)}
+CALL_ROWS, TICKET_ROWS = KPI_ROWS[CALL], KPI_ROWS[TICKET]
 #: KPI cards at the top of a run report.
 CARDS = ("calls_offered_per_day", "service_level", "abandonment_rate", "response_rate", "resolution_rate",
          "satisfaction_rate")
@@ -110,7 +86,8 @@ CARDS = ("calls_offered_per_day", "service_level", "abandonment_rate", "response
 SWEEP_KPIS = ("calls_offered_per_day", "service_level", "abandonment_rate", "asa_s", "agent_occupancy",
               "dispatch_delay_mean_h", "deadline_compliance", "response_rate", "resolution_rate",
               "satisfaction_rate")
-KPI_INFO = {row[0]: row for row in CALL_ROWS + TICKET_ROWS}
+#: Every catalogue KPI (a sweep chart or a comparison may show any of them).
+KPI_INFO = {name: (name, k.en, k.zh, k.unit, k.fmt, k.scale, k.meaning) for name, k in KPIS.items()}
 
 CLASS_ZH = {"advanced": "先进", "improving": "进步", "rectification": "整改", "governance": "治理"}
 RATE_LABELS = {"response_rate": ("Response", "响应率"), "resolution_rate": ("Resolution", "解决率"),

@@ -6,6 +6,7 @@ import math
 import unicodedata
 from pathlib import Path
 
+from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_tables, ranking_rows,
@@ -23,34 +24,6 @@ ROBUSTNESS_FILE = "robustness.csv"
 FUNNEL_FILE = "funnel.csv"
 LEAD_TIMES_FILE = "lead_times.csv"
 
-#: How the CLI shows each KPI: (label, format, scale).
-_DISPLAY = {
-    "calls_offered": ("calls offered", "{:,.0f}", 1),
-    "calls_offered_per_day": ("calls offered per day", "{:,.0f}", 1),
-    "calls_answered": ("calls answered", "{:,.0f}", 1),
-    "calls_abandoned": ("calls abandoned", "{:,.0f}", 1),
-    "calls_waiting_at_end": ("still waiting at end", "{:,.0f}", 1),
-    "redials": ("redials", "{:,.0f}", 1),
-    "abandonment_rate": ("abandonment rate", "{:.2f}%", 100),
-    "p_wait": ("P(wait > 0)", "{:.1f}%", 100),
-    "service_level": ("service level", "{:.1f}%", 100),
-    "asa_s": ("ASA (answered), s", "{:.1f}", 1),
-    "mean_wait_s": ("mean wait (all offered), s", "{:.1f}", 1),
-    "agent_occupancy": ("agent occupancy", "{:.1f}%", 100),
-    "agents_on_duty_mean": ("agents on duty (mean)", "{:.1f}", 1),
-    "tickets_created": ("tickets created", "{:,.0f}", 1),
-    "tickets_per_day": ("tickets closed per day", "{:,.0f}", 1),
-    "tickets_open_at_end": ("tickets open at end", "{:,.0f}", 1),
-    "dispatch_delay_mean_h": ("dispatch delay (mean), h", "{:.2f}", 1),
-    "lead_time_mean_h": ("lead time to closure (mean), h", "{:.1f}", 1),
-    "lead_time_p90_h": ("lead time to closure (p90), h", "{:.1f}", 1),
-    "deadline_compliance": ("deadline compliance", "{:.1f}%", 100),
-    "returned_share": ("returned (退单) share", "{:.2f}%", 100),
-    "response_rate": ("response rate 响应率", "{:.1f}%", 100),
-    "resolution_rate": ("resolution rate 解决率", "{:.1f}%", 100),
-    "satisfaction_rate": ("satisfaction rate 满意率", "{:.1f}%", 100),
-    "repeat_calls": ("repeat calls", "{:,.0f}", 1),
-}
 
 
 def _clean(x):
@@ -61,9 +34,6 @@ def _clean(x):
     return x if math.isfinite(x) else None
 
 
-#: KPIs that are shares, bounded by 1 (all KPIs are >= 0).
-SHARE_KPIS = {"abandonment_rate", "p_wait", "service_level", "agent_occupancy", "deadline_compliance",
-              "returned_share", "response_rate", "resolution_rate", "satisfaction_rate"}
 
 
 def bounded_ci(name: str, values) -> dict:
@@ -185,18 +155,17 @@ def format_table(summary: dict) -> str:
     n = summary["replications"]
     lines = [f"scenario {summary['scenario']}: {n} replication(s) x {summary['measured_days']:g} measured days "
              f"(after {summary['warmup_days']:g} warm-up), mean and 95% CI over replications", ""]
-    width = max(_display_width(label) for label, _, _ in _DISPLAY.values())
-    for name, (label, fmt, scale) in _DISPLAY.items():
-        if name not in summary["metrics"]:
-            continue
+    shown = [(name, KPIS[name]) for name in KPIS if name in summary["metrics"]]
+    width = max((_display_width(k.cli_label) for _, k in shown), default=0)
+    for name, k in shown:
         m = summary["metrics"][name]
         if m["mean"] is None:
             value = "n/a"
         else:
-            value = fmt.format(m["mean"] * scale)
+            value = k.show(m["mean"])
             if m["ci_low"] is not None:
-                value += f"   [{fmt.format(m['ci_low'] * scale)} .. {fmt.format(m['ci_high'] * scale)}]"
-        lines.append(f"  {label}{' ' * (width - _display_width(label))}  {value}")
+                value += f"   [{k.show(m['ci_low'])} .. {k.show(m['ci_high'])}]"
+        lines.append(f"  {k.cli_label}{' ' * (width - _display_width(k.cli_label))}  {value}")
     return "\n".join(lines)
 
 
