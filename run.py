@@ -24,6 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 # imported inside main(), and only when charts or a report are made.
 from analysis.kpi import CALL_KPIS, reduce_replication
 from analysis.ranking import build_ranking_config
+from analysis.records_io import SaveRecordsThenReduce
+from analysis.records_io import check_format as check_records_format
 from analysis.run_outputs import OutputConfig, build_output_config, sweep_job_options
 from analysis.stats import build_precision_config, ci_half_width
 from analysis.ticket_kpi import TICKET_KPIS
@@ -46,6 +48,7 @@ def main(cfg: DictConfig) -> None:
         precision = build_precision_config(raw.get("precision"), CALL_KPIS + (TICKET_KPIS if sim_cfg.tickets else ()),
                                            sim_cfg.replications)
         outputs = build_output_config(*output_options(raw, hydra_cfg))
+        records = check_records_format(raw.get("records", "none"))
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
@@ -70,6 +73,8 @@ def main(cfg: DictConfig) -> None:
               f"simulated days/s ({elapsed:.0f} s)", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
     reduce = partial(reduce_replication, cfg=sim_cfg)
+    if records == "parquet":  # each worker writes its replication's records, then reduces
+        reduce = SaveRecordsThenReduce(reduce, out_dir, sim_cfg)
     try:
         if precision is None:
             per_rep = run_experiment(sim_cfg, reduce, on_done=progress, executor=executor)

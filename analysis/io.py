@@ -2,7 +2,9 @@
 
 Each writer writes to a temporary file in the target folder and renames it over the
 target (``os.replace`` is atomic on POSIX and Windows), so a crash mid-write leaves
-either the old complete file or none.
+either the old complete file or none. The file gets the permissions any new file
+of the user gets (0666 less the umask: group-readable as usual), not the private 0600
+of a temporary file.
 """
 from __future__ import annotations
 
@@ -14,6 +16,16 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of a new output file: what open() would give it.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,6 +35,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
