@@ -1,0 +1,277 @@
+"""One look for every briefing chart: fonts (Chinese included), palette, titles, notes.
+
+Fonts
+-----
+Chinese must render, on any machine, without a system CJK font: the Noto Sans CJK
+font ships as a Python package (``cvttf-notosanscjk-regular``, a wheel holding
+``NotoSansCJKtc-Regular.otf``; the Pan-CJK Noto fonts cover simplified characters
+too). :func:`cjk_font_path` finds it, :func:`ensure_fonts` registers it with
+matplotlib's font manager, and the style sets the family to a fallback list
+``['DejaVu Sans', 'Noto Sans CJK TC']``: matplotlib (>= 3.6) takes each glyph from the
+first font that has it, so Latin text stays DejaVu Sans and Chinese comes from Noto.
+Without the package a warning is logged once and charts are still drawn (Chinese as
+boxes); the chart tests fail in that case.
+
+Output
+------
+PNG at 150 dpi and SVG with text as paths (``svg.fonttype: path``), so the SVG needs
+no font on the reader's machine. No PDF: matplotlib embeds OTF/CFF fonts badly.
+
+Layout of a chart
+-----------------
+A title that states the finding (English, bold), the same finding in Chinese below it
+(subtitle), the plot, and a small grey source note in the bottom-left corner
+("Simulation, N replications, 95% CI ..."). Labels are bilingual with units:
+``label("Service level", "服务水平", "%")`` -> ``"Service level 服务水平 (%)"``.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import warnings
+from pathlib import Path
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+#: The font package (PyPI ``cvttf-notosanscjk-regular``) and the file inside it.
+FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
+FONT_FILE = "NotoSansCJKtc-Regular.otf"
+LATIN_FAMILY = "DejaVu Sans"
+
+DPI = 150
+WIDTH_IN = 8.0
+
+# Okabe & Ito (2008) colour-blind-safe palette.
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+SKY = "#56B4E9"
+GREEN = "#009E73"
+YELLOW = "#F0E442"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+BLACK = "#000000"
+GREY = "#8C8C8C"
+LIGHT_GREY = "#D9D9D9"
+TEXT_GREY = "#555555"
+#: Order of colours for categorical series.
+CYCLE = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, BLACK, YELLOW)
+#: Better / worse / no significant difference (policy comparisons).
+BETTER, WORSE, NEUTRAL = GREEN, VERMILLION, GREY
+
+TITLE_SIZE = 12.5
+SUBTITLE_SIZE = 10.5
+BASE_SIZE = 9.5
+NOTE_SIZE = 7.5
+
+_font_state: dict = {}
+
+
+class _NoBoldCjkWarning(logging.Filter):
+    """The CJK font has one weight; matplotlib's note that bold Chinese is drawn in
+    the regular weight is expected, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Failed to find font weight" not in record.getMessage()
+
+
+def cjk_font_path() -> Path | None:
+    """Path of the Noto Sans CJK file from the font package, or None if not installed."""
+    try:
+        from importlib.resources import files
+        path = Path(str(files(FONT_PACKAGE) / FONT_FILE))
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return None
+    return path if path.is_file() else None
+
+
+def ensure_fonts() -> str | None:
+    """Register the CJK font with matplotlib (once); return its family name, or None
+    (with one logged warning) when the font package is missing."""
+    if "family" in _font_state:
+        return _font_state["family"]
+    path = cjk_font_path()
+    family = None
+    if path is None:
+        log.warning("Chinese font missing: install the package cvttf-notosanscjk-regular "
+                    "(pip install cvttf-notosanscjk-regular); charts will show Chinese as boxes")
+    else:
+        font_manager.fontManager.addfont(str(path))
+        logging.getLogger("matplotlib.font_manager").addFilter(_NoBoldCjkWarning())
+        family = font_manager.FontProperties(fname=str(path)).get_name()
+    _font_state["family"] = family
+    _font_state["path"] = path
+    return family
+
+
+def rc_params() -> dict:
+    """The matplotlib settings of every chart."""
+    cjk = ensure_fonts()
+    return {
+        "font.family": [LATIN_FAMILY] + ([cjk] if cjk else []),
+        "font.size": BASE_SIZE,
+        "axes.titlesize": BASE_SIZE + 0.5,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.labelsize": BASE_SIZE,
+        "axes.labelcolor": "#222222",
+        "axes.edgecolor": "#444444",
+        "axes.linewidth": 0.8,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.axisbelow": True,
+        "axes.prop_cycle": matplotlib.cycler(color=list(CYCLE)),
+        "grid.color": "#E5E5E5",
+        "grid.linewidth": 0.7,
+        "xtick.labelsize": BASE_SIZE - 0.5,
+        "ytick.labelsize": BASE_SIZE - 0.5,
+        "xtick.color": "#333333",
+        "ytick.color": "#333333",
+        "legend.fontsize": BASE_SIZE - 0.5,
+        "legend.frameon": False,
+        "lines.linewidth": 1.8,
+        "lines.markersize": 5,
+        "errorbar.capsize": 0,
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+        "figure.facecolor": "white",
+        "savefig.facecolor": "white",
+        "svg.fonttype": "path",
+        "axes.unicode_minus": True,
+    }
+
+
+@contextlib.contextmanager
+def style():
+    """Context in which charts are built and saved. Without the CJK font, matplotlib's
+    one warning per missing glyph is silenced: :func:`ensure_fonts` said it once."""
+    with matplotlib.rc_context(rc_params()), warnings.catch_warnings():
+        if _font_state.get("family") is None:
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        yield
+
+
+def label(en: str, zh: str | None = None, unit: str | None = None) -> str:
+    """Bilingual axis label with its unit: ``Service level 服务水平 (%)``."""
+    text = en if not zh else f"{en} {zh}"
+    return f"{text} ({unit})" if unit else text
+
+
+def name(en: str, zh: str | None) -> str:
+    """A place or class in both languages: ``Chaoyang 朝阳区``."""
+    return f"{en} {zh}" if zh else en
+
+
+#: Punctuation that must not start a line (it stays on the line before).
+NO_LINE_START = set("，。；：、）》」』！？,.;:)%")
+
+
+def text_width_in(text: str, size: float, bold: bool = False) -> float:
+    """Width of one line of ``text`` in inches as matplotlib would draw it (the CJK
+    fallback included)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    renderer = _font_state.get("renderer")
+    if renderer is None:
+        renderer = _font_state["renderer"] = RendererAgg(100, 100, 72)
+    with style():
+        prop = FontProperties(size=size, weight="bold" if bold else "normal")
+        w, _, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+    return w / 72.0
+
+
+def wrap(text: str, width_in: float, size: float, bold: bool = False) -> str:
+    """Wrap ``text`` into lines no wider than ``width_in`` inches at ``size`` points:
+    at spaces, or anywhere in Chinese (preferring after punctuation)."""
+    lines = []
+    for para in text.split("\n"):
+        # a word (with the CJK character right after it: '1个'), one CJK character, or spaces
+        tokens = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+",
+                            para)
+        line = ""
+        for tok in tokens:
+            trial = line + tok
+            if line and tok not in NO_LINE_START and text_width_in(trial.rstrip(), size, bold) > width_in:
+                lines.append(line.rstrip())
+                line = tok.lstrip()
+            else:
+                line = trial
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def new_figure(height: float = 4.6, width: float = WIDTH_IN, **subplots) -> tuple[Figure, object]:
+    """A figure (no pyplot: nothing global, nothing to close) and its axes."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(**subplots)
+
+
+def finish(fig: Figure, title: str, subtitle: str | None = None, note: str | None = None,
+           legend: tuple[list, list] | None = None, legend_cols: int = 3) -> None:
+    """Title (the finding), Chinese subtitle, an optional figure legend (handles,
+    labels) under them, and the source note at the bottom; reserves room for all."""
+    with style():
+        _finish(fig, title, subtitle, note, legend, legend_cols)
+
+
+def _finish(fig: Figure, title: str, subtitle: str | None, note: str | None, legend, legend_cols: int) -> None:
+    width, height = fig.get_size_inches()
+    left = 0.14 / width
+    title_txt = wrap(title, width - 0.3, TITLE_SIZE, bold=True)
+    sub_txt = wrap(subtitle, width - 0.3, SUBTITLE_SIZE) if subtitle else ""
+    note_txt = wrap(note, width - 0.3, NOTE_SIZE) if note else ""
+    line = 1.32 / 72  # inches per point of line height
+    title_h = (title_txt.count("\n") + 1) * TITLE_SIZE * line
+    sub_h = (sub_txt.count("\n") + 1) * SUBTITLE_SIZE * line + 0.04 if sub_txt else 0.0
+    y_in = 0.12
+    fig.text(left, 1 - y_in / height, title_txt, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold",
+             color="#111111", linespacing=1.25)
+    y_in += title_h + 0.04
+    if sub_txt:
+        fig.text(left, 1 - y_in / height, sub_txt, ha="left", va="top", fontsize=SUBTITLE_SIZE, color="#333333",
+                 linespacing=1.25)
+        y_in += sub_h
+    if legend is not None and legend[0]:
+        handles, labels = legend
+        rows = -(-len(handles) // legend_cols)
+        leg = fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(left - 0.01, 1 - (y_in + 0.02) / height),
+                         bbox_transform=fig.transFigure, ncols=legend_cols, fontsize=BASE_SIZE - 0.5,
+                         borderaxespad=0, handlelength=1.8, columnspacing=1.6)
+        leg.set_in_layout(False)
+        y_in += 0.06 + rows * (BASE_SIZE - 0.5) * 1.75 / 72
+    top_in = y_in + 0.14
+    bottom_in = 0.08 + ((note_txt.count("\n") + 1) * NOTE_SIZE * line + 0.06 if note_txt else 0.0)
+    if note_txt:
+        fig.text(left, 0.06 / height, note_txt, ha="left", va="bottom", fontsize=NOTE_SIZE,
+                 color=TEXT_GREY, linespacing=1.25)
+    # rect is (left, bottom, width, height) in figure fractions
+    fig.get_layout_engine().set(rect=(0.0, bottom_in / height, 1.0, 1.0 - (top_in + bottom_in) / height))
+
+
+def source_note(replications: int | None = None, extra: str | None = None, ci: bool = True) -> str:
+    """``Simulation, N replications, 95% CI`` plus what else the reader needs."""
+    parts = ["Source: simulation (hotline-sim)"]
+    if replications:
+        parts.append(f"{replications} replications")
+    if ci:
+        parts.append("bars and bands = 95% CI")
+    text = ", ".join(parts)
+    return f"{text}. {extra}" if extra else text + "."
+
+
+def save(fig: Figure, out_dir: Path, name: str, title: str | None = None, description: str | None = None) -> Path:
+    """Write ``out_dir/<name>.png`` (150 dpi) and ``.svg`` (text as paths), with the
+    title and description in the files' metadata; return the PNG path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = out_dir / f"{name}.png"
+    meta = {k: v for k, v in (("Title", title), ("Description", description)) if v}
+    with style():
+        fig.savefig(png, dpi=DPI, metadata={**meta, "Software": "hotline-sim analysis.charts"})
+        fig.savefig(out_dir / f"{name}.svg", metadata={**meta, "Date": None})
+    return png
