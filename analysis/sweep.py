@@ -15,52 +15,18 @@ Re-running it on the same directory gives the same table (jobs are sorted by nam
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
-import yaml
-
 from analysis.io import write_csv_atomic
-from analysis.rundir import NOT_RESULT_KEYS
 from analysis.summary import SUMMARY_FILE
+# The table itself lives in analysis.sweep_table (shared with the report); its names
+# stay importable from here.
+from analysis.sweep_table import SWEEP_FILE, aggregate, job_dirs, swept_values
 
-SWEEP_FILE = "sweep_summary.csv"
+__all__ = ["SWEEP_FILE", "AggregateSweep", "aggregate", "job_dirs", "main", "swept_values", "write_sweep"]
 log = logging.getLogger(__name__)
-
-
-def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Finished jobs of a sweep (those with a summary), in a stable order."""
-    return sorted(p.parent for p in Path(sweep_dir).glob(f"*/{SUMMARY_FILE}"))
-
-
-def swept_values(job_dir: Path) -> dict[str, str]:
-    """The command-line overrides of a job (``key=value``), as a mapping."""
-    path = job_dir / ".hydra" / "overrides.yaml"
-    overrides = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
-    out = {}
-    for item in overrides or []:
-        key, _, value = str(item).partition("=")
-        key = key.lstrip("+~")
-        if not key.startswith("hydra.") and key not in NOT_RESULT_KEYS:
-            out[key] = value
-    return out
-
-
-def aggregate(sweep_dir: Path) -> tuple[list[str], list[list]]:
-    """The tidy table of a sweep: header and rows (job x KPI)."""
-    jobs = job_dirs(sweep_dir)
-    values = {job: swept_values(job) for job in jobs}
-    keys = sorted({k for v in values.values() for k in v})
-    header = ["job", *keys, "metric", "mean", "ci_low", "ci_high", "n_replications"]
-    rows = []
-    for job in jobs:
-        summary = json.loads((job / SUMMARY_FILE).read_text(encoding="utf-8"))
-        for metric, m in summary["metrics"].items():
-            rows.append([job.name, *(values[job].get(k, "") for k in keys), metric, m["mean"], m["ci_low"],
-                         m["ci_high"], summary["replications"]])
-    return header, rows
 
 
 def write_sweep(sweep_dir: Path) -> Path:
@@ -76,7 +42,7 @@ def write_sweep(sweep_dir: Path) -> Path:
         log.info("no chart module; sweep charts skipped")
     else:
         make_sweep_charts([dict(zip(header, r)) for r in rows], sweep_dir / "charts")
-    from analysis.report import write_sweep_report
+    from analysis.report import write_sweep_report  # jinja2: imported only here
     write_sweep_report(sweep_dir)
     n_jobs = len({r[0] for r in rows})
     log.info("sweep %s: %d jobs aggregated into %s", sweep_dir, n_jobs, out)

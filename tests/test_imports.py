@@ -46,6 +46,16 @@ def test_importing_the_comparison_loads_no_simulation():
     """) == []
 
 
+def test_the_report_and_the_sweep_do_not_import_each_other():
+    """analysis.sweep writes a sweep's report, so it imports analysis.report (when it
+    writes); the report reads the sweep table through analysis.sweep_table, never
+    through analysis.sweep: no import cycle."""
+    assert loaded("""
+        import sys, analysis.report
+        print([m for m in ("analysis.sweep", "matplotlib") if m in sys.modules])
+    """) == []
+
+
 def worker_modules(main_script: Path, replications: int = 2) -> list[list[str]]:
     """What each worker of the local executor has imported when it reduces a
     replication, the parent's main script being ``main_script``. The real path of

@@ -153,7 +153,8 @@ def test_report_escapes_text(run_dir):
         {"test_chart_0": {"title": "<b>bold</b> title", "caption": "a < b & c > d"}}), encoding="utf-8")
     html = read_html(write_report(run_dir))
     assert "<script" not in html and "<b>bold</b>" not in html and "a < b" not in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;接诉即办&quot;" in html
+    # Jinja2's autoescaping (MarkupSafe) writes quotes as &#39; and &#34;
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;接诉即办&#34;" in html
     assert "&lt;b&gt;bold&lt;/b&gt; title" in html  # in the image's alt text
     assert "a &lt; b &amp; c &gt; d" in html
 

@@ -1,0 +1,53 @@
+"""The table of a sweep: every finished job of a Hydra multirun, one row per job x KPI,
+with the swept values as columns (``sweep_summary.csv``).
+
+Kept apart from :mod:`analysis.sweep` (which writes the table, the sweep charts and the
+sweep report at the end of a multirun) so that the report, which needs the table when
+the file is not there yet, can read it without importing :mod:`analysis.sweep`: the
+sweep imports the report, the report imports this module, and neither imports the other
+back.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from analysis.rundir import NOT_RESULT_KEYS
+from analysis.summary import SUMMARY_FILE
+
+SWEEP_FILE = "sweep_summary.csv"
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Finished jobs of a sweep (those with a summary), in a stable order."""
+    return sorted(p.parent for p in Path(sweep_dir).glob(f"*/{SUMMARY_FILE}"))
+
+
+def swept_values(job_dir: Path) -> dict[str, str]:
+    """The command-line overrides of a job (``key=value``), as a mapping."""
+    path = job_dir / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
+    out = {}
+    for item in overrides or []:
+        key, _, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if not key.startswith("hydra.") and key not in NOT_RESULT_KEYS:
+            out[key] = value
+    return out
+
+
+def aggregate(sweep_dir: Path) -> tuple[list[str], list[list]]:
+    """The tidy table of a sweep: header and rows (job x KPI)."""
+    jobs = job_dirs(sweep_dir)
+    values = {job: swept_values(job) for job in jobs}
+    keys = sorted({k for v in values.values() for k in v})
+    header = ["job", *keys, "metric", "mean", "ci_low", "ci_high", "n_replications"]
+    rows = []
+    for job in jobs:
+        summary = json.loads((job / SUMMARY_FILE).read_text(encoding="utf-8"))
+        for metric, m in summary["metrics"].items():
+            rows.append([job.name, *(values[job].get(k, "") for k in keys), metric, m["mean"], m["ci_low"],
+                         m["ci_high"], summary["replications"]])
+    return header, rows
