@@ -7,8 +7,6 @@ import csv
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import pytest
 
 from analysis.io import FILE_MODE, write_bytes_atomic
 from analysis.records_io import CALL_SCHEMA, TICKET_SCHEMA
+from tests.test_cli import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 ARGS = ["replications=2", "horizon_days=4", "warmup_days=1", "executor=serial", "charts=none", "report=false",
@@ -26,11 +25,9 @@ ARGS = ["replications=2", "horizon_days=4", "warmup_days=1", "executor=serial", 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("records") / "run"
-    proc = subprocess.run([sys.executable, "run.py", *ARGS, f"hydra.run.dir={out}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return out
+    result = run_cli(tmp_path_factory.mktemp("records") / "run", ARGS)
+    assert result.proc.returncode == 0, result.proc.stderr[-2000:]
+    return result.dir
 
 
 def test_each_replication_writes_its_records_with_the_documented_columns(run):
@@ -77,8 +74,7 @@ def test_the_documented_example_runs(run, capsys):
 
 
 def test_a_bad_records_value_is_a_one_line_config_error(tmp_path):
-    proc = subprocess.run([sys.executable, "run.py", "records=csv", f"hydra.run.dir={tmp_path / 'x'}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    proc = run_cli(tmp_path / "x", ["records=csv"]).proc
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["config error: records = 'csv' is not allowed; expected none or parquet"]
 
