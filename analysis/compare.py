@@ -19,7 +19,7 @@ from pathlib import Path
 
 from analysis.io import write_csv_atomic
 from analysis.stats import mean_ci
-from analysis.summary import SUMMARY_FILE
+from analysis.rundir import SUMMARY_FILE
 
 COMPARISON_FILE = "comparison.csv"
 

@@ -1,16 +1,25 @@
-"""Run-directory bookkeeping: is this output folder a finished run of this config?
+"""Run directories: reading what one holds, and is it a finished run of this config?
 
-A run (or a sweep job) writes ``run_complete.json`` last, atomically, holding a
-fingerprint of the config; re-running the same command finds finished folders by it
-and skips them, so an interrupted sweep finishes only what is missing.
+Reading (the one reader the charts, the report and the sweep table use): ``summary.json``
+and other JSON, the CSV tables, and what Hydra kept in ``.hydra/`` (the composed
+config, its runtime section, the task overrides). A file that is missing or unreadable
+reads as empty, so a reader can say what is absent instead of failing.
+
+Bookkeeping: a run (or a sweep job) writes ``run_complete.json`` last, atomically,
+holding a fingerprint of the config and the model's version; re-running the same
+command finds finished folders by it and skips them, so an interrupted sweep finishes
+only what is missing.
 """
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import importlib.metadata
 import json
 from pathlib import Path
+
+import yaml
 
 from analysis.io import write_json_atomic
 
@@ -56,6 +65,58 @@ def tree_hash(root: Path, folders) -> str:
 
 
 DONE_FILE = "run_complete.json"
+SUMMARY_FILE = "summary.json"
+
+
+# ------------------------------------------------------------------ reading
+def read_json(path: Path) -> dict:
+    """A JSON file's content ({} if missing or unreadable)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_yaml(path: Path):
+    """A YAML file's content (None if missing or unreadable)."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a CSV table as dicts, all values strings ([] if missing)."""
+    try:
+        with Path(path).open(encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
+    except OSError:
+        return []
+
+
+def get(cfg, dotted: str, default=None):
+    """``cfg["a"]["b"]`` for ``"a.b"``; ``default`` if any step is missing."""
+    node = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def hydra_files(run_dir: Path) -> tuple[dict, dict, list[str]]:
+    """(composed config, hydra.yaml's ``hydra`` section, task overrides) of a run, as
+    Hydra kept them in ``.hydra/`` (empty where absent)."""
+    hdir = Path(run_dir) / ".hydra"
+    cfg = read_yaml(hdir / "config.yaml") or {}
+    hyd = (read_yaml(hdir / "hydra.yaml") or {}).get("hydra", {}) or {}
+    overrides = read_yaml(hdir / "overrides.yaml")
+    if overrides is None:
+        overrides = get(hyd, "overrides.task", []) or []
+    return cfg, hyd, [str(o) for o in overrides]
+
+
+# ------------------------------------------------------------------ bookkeeping
 
 
 def mark_done(out_dir: Path, fingerprint: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.io import write_csv_atomic, write_json_atomic
+from analysis.rundir import SUMMARY_FILE, read_csv  # noqa: F401 (SUMMARY_FILE re-exported)
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_tables, ranking_rows,
                              robustness_outputs)
@@ -15,7 +16,6 @@ from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stats import mean_ci
 from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, TICKET_KPIS
 
-SUMMARY_FILE = "summary.json"
 HOURLY_FILE = "hourly.csv"
 STREETS_MONTHLY_FILE = "streets_monthly.csv"
 DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
@@ -172,9 +172,7 @@ def format_table(summary: dict) -> str:
 def format_league(out_dir: Path, city, show: int = 5) -> str:
     """The top and bottom of the last month's street table (replication 0), read back
     from ``rankings.csv`` so the CLI shows exactly what was written."""
-    import csv
-    with (Path(out_dir) / RANKINGS_FILE).open(encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["replication"] == "0" and r["level"] == "street"]
+    rows = [r for r in read_csv(Path(out_dir) / RANKINGS_FILE) if r["replication"] == "0" and r["level"] == "street"]
     month = max(r["month"] for r in rows)
     ranked = sorted((r for r in rows if r["month"] == month and r["rank"]), key=lambda r: int(r["rank"]))
     lines = [f"street league table {month} (replication 0): top and bottom {show} of {len(ranked)} ranked",

@@ -9,13 +9,9 @@ back.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import yaml
-
-from analysis.rundir import NOT_RESULT_KEYS
-from analysis.summary import SUMMARY_FILE
+from analysis.rundir import NOT_RESULT_KEYS, SUMMARY_FILE, hydra_files, read_json
 
 SWEEP_FILE = "sweep_summary.csv"
 
@@ -27,8 +23,7 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
 
 def swept_values(job_dir: Path) -> dict[str, str]:
     """The command-line overrides of a job (``key=value``), as a mapping."""
-    path = job_dir / ".hydra" / "overrides.yaml"
-    overrides = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
+    overrides = hydra_files(job_dir)[2]
     out = {}
     for item in overrides or []:
         key, _, value = str(item).partition("=")
@@ -46,7 +41,7 @@ def aggregate(sweep_dir: Path) -> tuple[list[str], list[list]]:
     header = ["job", *keys, "metric", "mean", "ci_low", "ci_high", "n_replications"]
     rows = []
     for job in jobs:
-        summary = json.loads((job / SUMMARY_FILE).read_text(encoding="utf-8"))
+        summary = read_json(job / SUMMARY_FILE)
         for metric, m in summary["metrics"].items():
             rows.append([job.name, *(values[job].get(k, "") for k in keys), metric, m["mean"], m["ci_low"],
                          m["ci_high"], summary["replications"]])

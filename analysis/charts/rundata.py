@@ -8,18 +8,15 @@ Files are read when asked for, so a chart whose file is absent is skipped
 """
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
 from analysis.charts import style as cs
 from analysis.charts.chart import SkipChart
 from analysis.charts.vocabulary import DEFAULT_DEADLINES_H, POLICY, RUN_CONTROL_KEYS
+from analysis.rundir import SUMMARY_FILE, hydra_files, read_csv, read_json
 
 ROBUSTNESS_FILE = "robustness.csv"
 FUNNEL_FILE = "funnel.csv"
@@ -27,9 +24,10 @@ COMPARISON_FILE = "comparison.csv"
 
 
 def read_rows(path: Path) -> list[dict]:
-    """Rows of a CSV file as dicts (all values strings)."""
-    with Path(path).open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    """Rows of a CSV file as dicts (all values strings); FileNotFoundError if absent."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(path)
+    return read_csv(path)
 
 
 @dataclass
@@ -48,18 +46,15 @@ class RunData:
 
     @property
     def summary(self) -> dict:
-        p = self.path("summary.json")
-        return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+        return read_json(self.path(SUMMARY_FILE))
 
     @property
     def config(self) -> dict:
-        p = self.path(".hydra/config.yaml")
-        return (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.is_file() else {}
+        return hydra_files(self.dir)[0]
 
     @property
     def overrides(self) -> list[str]:
-        p = self.path(".hydra/overrides.yaml")
-        return [str(o) for o in (yaml.safe_load(p.read_text(encoding="utf-8")) or [])] if p.is_file() else []
+        return hydra_files(self.dir)[2]
 
     def deadlines(self) -> dict[str, float]:
         """Urgency class -> deadline in hours, in the config's order: the run's own

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-import yaml
 from matplotlib.lines import Line2D
 
 from analysis.charts import style as cs
 from analysis.charts.chart import Chart, SkipChart
 from analysis.charts.formatting import _fmt, _num
 from analysis.charts.vocabulary import PARAMS, POLICY, SWEEP_META_KEYS, UNIT_ZH, _kpi
+from analysis.rundir import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,7 @@ def _job_config(job: str, job_configs: Mapping | None, out_dir: Path) -> dict | 
     for d in candidates:
         p = d / ".hydra" / "config.yaml" if d.is_dir() else d
         if p.is_file():
-            try:
-                return yaml.safe_load(p.read_text(encoding="utf-8"))
-            except yaml.YAMLError:
-                return None
+            return read_yaml(p)
     return None
 
 

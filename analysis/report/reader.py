@@ -5,47 +5,13 @@ reads as empty: the report says what is absent instead of failing."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
-import yaml
-
+from analysis.rundir import get, hydra_files, read_csv, read_json, read_yaml  # noqa: F401 (re-exported)
 from analysis.report.formatting import humanise
 from analysis.report.vocabulary import (CAPTIONS_FILE, CHART_DEFAULT_CAPTION, CHART_HEADINGS, CHART_KEYWORDS,
                                         KPI_INFO, PACKAGE, SWEEP_FILE)
 from analysis.sweep_table import aggregate
-
-
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def read_yaml(path: Path):
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-
-
-def read_csv(path: Path) -> list[dict]:
-    try:
-        with Path(path).open(encoding="utf-8", newline="") as fh:
-            return list(csv.DictReader(fh))
-    except OSError:
-        return []
-
-
-def get(cfg, dotted: str, default=None):
-    """``cfg["a"]["b"]`` for ``"a.b"``; ``default`` if any step is missing."""
-    node = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def version() -> str:
@@ -58,15 +24,8 @@ def version() -> str:
 
 
 # ------------------------------------------------------------------ run metadata
-def hydra(run_dir: Path) -> tuple[dict, dict, list[str]]:
-    """(composed config, hydra.yaml's ``hydra`` section, task overrides) of a run."""
-    hdir = Path(run_dir) / ".hydra"
-    cfg = read_yaml(hdir / "config.yaml") or {}
-    hyd = (read_yaml(hdir / "hydra.yaml") or {}).get("hydra", {}) or {}
-    overrides = read_yaml(hdir / "overrides.yaml")
-    if overrides is None:
-        overrides = get(hyd, "overrides.task", []) or []
-    return cfg, hyd, [str(o) for o in overrides]
+#: (composed config, Hydra's runtime section, task overrides) of a run.
+hydra = hydra_files
 
 
 def conf_dir(hyd: dict) -> Path:
