@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -51,10 +53,10 @@ def _background_run(tmp_path_factory):
     tests (first in the file) draw; :func:`run_dir` waits for it."""
     out = tmp_path_factory.mktemp("charts") / "run"
     proc = subprocess.Popen([sys.executable, "run.py", *RUN_ARGS, f"hydra.run.dir={out}"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     yield out, proc
-    if proc.poll() is None:
-        proc.kill()
+    if proc.poll() is None:  # not waited for (e.g. -k chose no test that reads it): stop it and its workers,
+        os.killpg(proc.pid, signal.SIGKILL)  # which hold its output pipes open
         proc.communicate()
 
 
@@ -290,6 +292,19 @@ def test_sweep_charts_with_and_without_job_configs(tmp_path):
     chart = charts.sweep_kpi_chart(_sweep_rows(dispatch=["direct", "two_level"]), "service_level")
     assert chart.facts["x"] == "call_center.seats"
     assert len(chart.fig.axes[0].get_legend().get_texts()) == 2
+
+
+def test_a_sweep_over_many_policies_names_the_lowest_and_highest(tmp_path):
+    """Five dispatch policies on the x axis: the title names the lowest and the highest
+    (not the first and last), and the tick labels put English over Chinese."""
+    means = {"direct": 0.80, "first_responsibility": 0.82, "pooled": 0.90, "two_level": 0.70, "whistle": 0.85}
+    rows = [{"job": f"dispatch={p}", "dispatch": p, "metric": "service_level", "mean": v, "ci_low": v - 0.01,
+             "ci_high": v + 0.01, "n_replications": 3} for p, v in means.items()]
+    chart = charts.sweep_kpi_chart(rows, "service_level")
+    assert chart.title.startswith("Service level ranges from 70.0% with two-level dispatch to 90.0% with pooled")
+    ticks = [t.get_text() for t in chart.fig.axes[0].get_xticklabels()]
+    assert ticks[2] == "Pooled caseworkers\n区级统筹" and len(ticks) == 5
+    assert_chart_files(tmp_path, chart.save(tmp_path).stem)
 
 
 # ---------------------------------------------------------------- charts of the real run

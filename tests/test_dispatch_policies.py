@@ -259,3 +259,31 @@ def test_the_report_reads_a_policy_yaml_with_the_file_it_extends():
     files = _group_files(CONF / "dispatch" / "pooled.yaml", "dispatch")
     assert [p.name for p, _ in files] == ["direct.yaml", "pooled.yaml"]
     assert [p.name for p, _ in _group_files(CONF / "dispatch" / "two_level.yaml", "dispatch")] == ["two_level.yaml"]
+
+
+# ====================================================================== from the command line
+
+def test_every_policy_runs_from_the_cli_in_the_policy_compare_experiment(tmp_path):
+    """``python run.py -m experiment=policy_compare`` runs all five policies (tiny
+    runs): each job names its policy in summary.json, and the sweep's table and
+    report have them all; analysis.compare pairs any two."""
+    import json
+    import subprocess
+
+    from analysis.compare import load_summary, paired_differences
+    from analysis.sweep import SWEEP_FILE
+    from analysis.rundir import read_csv
+
+    sweep = tmp_path / "policies"
+    proc = subprocess.run([sys.executable, "run.py", "-m", "experiment=policy_compare", "replications=2",
+                           "horizon_days=2", "warmup_days=0.5", "executor=serial", f"hydra.sweep.dir={sweep}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    job_of = {name: sweep / f"dispatch={name},horizon_days=2,replications=2,warmup_days=0.5" for name in BUILT_IN}
+    for name, job in job_of.items():
+        assert json.loads((job / "summary.json").read_text(encoding="utf-8"))["dispatch"] == name
+    assert {r["dispatch"] for r in read_csv(sweep / SWEEP_FILE)} == set(BUILT_IN)
+    report = (sweep / "report.html").read_text(encoding="utf-8")
+    assert all(describe(name)[1] in report or name in report for name in BUILT_IN)
+    diffs = paired_differences(load_summary(job_of["direct"]), load_summary(job_of["whistle"]))
+    assert diffs["returned_share"]["per_replication"] and "resolution_rate" in diffs

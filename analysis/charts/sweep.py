@@ -228,11 +228,17 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
             err = np.maximum(np.vstack([np.nan_to_num(arr[:, 1] - arr[:, 2]), np.nan_to_num(arr[:, 3] - arr[:, 1])]), 0)
             ax.errorbar(arr[:, 0], arr[:, 1], yerr=err, fmt="o-" if is_num else "o", color=colour, ms=5,
                         elinewidth=1.6, label=key or None)
-            changes.append((key, arr[0, 0], arr[-1, 0], arr[0, 1], arr[-1, 1]))
+            if is_num or len(cats) <= 2:
+                changes.append((key, arr[0, 0], arr[-1, 0], arr[0, 1], arr[-1, 1]))
+            else:  # several categories (policies): the lowest and the highest
+                lo, hi = int(np.nanargmin(arr[:, 1])), int(np.nanargmax(arr[:, 1]))
+                changes.append((key, arr[lo, 0], arr[hi, 0], arr[lo, 1], arr[hi, 1]))
         if is_num and len(cats) <= 12:
             ax.set_xticks([_num(c) for c in cats], [f"{_num(c):,.6g}" for c in cats])
         if not is_num:
-            ax.set_xticks(range(len(cats)), [cs.name(*POLICY[c]) if c in POLICY else c for c in cats])
+            # several categories: English over Chinese, so that the labels do not overlap
+            name = cs.name if len(cats) <= 2 else (lambda en_, zh_: f"{en_}\n{zh_}")
+            ax.set_xticks(range(len(cats)), [name(*POLICY[c]) if c in POLICY else c for c in cats])
             ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.set_xlabel(cs.label(x_en, x_zh, x_unit))
         ax.set_ylabel(cs.label(en, zh, unit))
@@ -253,8 +259,13 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
         c0, c1 = cats[int(x0)], cats[int(x1)]
         cat_en = {c: POLICY[c][0].lower() if c in POLICY else f"{x}={c}" for c in (c0, c1)}
         cat_zh = {c: POLICY[c][1] if c in POLICY else f"{x}={c}" for c in (c0, c1)}
-        title = f"{en} is {fmtv(v0)} with {cat_en[c0]} and {fmtv(v1)} with {cat_en[c1]}"
-        sub = f"{zh or en}：{cat_zh[c0]}为{fmtv_zh(v0)}，{cat_zh[c1]}为{fmtv_zh(v1)}"
+        if len(cats) <= 2:
+            title = f"{en} is {fmtv(v0)} with {cat_en[c0]} and {fmtv(v1)} with {cat_en[c1]}"
+            sub = f"{zh or en}：{cat_zh[c0]}为{fmtv_zh(v0)}，{cat_zh[c1]}为{fmtv_zh(v1)}"
+        else:
+            title = (f"{en} ranges from {fmtv(v0)} with {cat_en[c0]} to {fmtv(v1)} with {cat_en[c1]} "
+                     f"(across {len(cats)} values of {x_en.lower()})")
+            sub = f"{zh or en}：最低为{cat_zh[c0]}（{fmtv_zh(v0)}），最高为{cat_zh[c1]}（{fmtv_zh(v1)}）"
     cs.finish(fig, title, sub, note or cs.source_note())
     safe = re.sub(r"[^A-Za-z0-9_]+", "_", metric)
     caption = (f"{en} (mean and 95% CI over replications) for each value of {x}"
