@@ -8,6 +8,7 @@ import numpy as np
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_HOUR = 60
+DAYS_PER_WEEK = 7
 SECONDS_PER_MINUTE = 60
 #: Office openings are listed this many days past the end of the run, so a ticket
 #: delivered on the last Friday evening still finds the next opening (a long weekend).

@@ -15,7 +15,7 @@ from typing import Any
 from sim import dispatch as dispatch_policies
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
-from sim.validate import check_keys, integer, listing, number
+from sim.validate import check_category, check_keys, integer, listing, number
 
 #: Keys of the ``dispatch`` section every policy has (a policy adds its own).
 DISPATCH_KEYS = {"policy", "street_share", "centre", "district_desk", "review_time"}
@@ -189,12 +189,11 @@ def _city(raw: dict) -> CityConfig:
 
 def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
     s = "dispatch"
-    policies = dispatch_policies.available()
     try:
         policy = dispatch_policies.policy_class(raw.get("policy"))
     except (KeyError, TypeError):
         raise ConfigError(f"{s}.policy", raw.get("policy"),
-                          "one of " + ", ".join(policies) + " (a module in sim/dispatch/)") from None
+                          "one of " + ", ".join(dispatch_policies.available()) + " (a module in sim/dispatch/)") from None
     check_keys(raw, DISPATCH_KEYS | policy.OPTION_KEYS, s)
     centre, desk = raw.get("centre"), raw.get("district_desk")
     for name, sec in (("centre", centre), ("district_desk", desk)):
@@ -279,8 +278,7 @@ def _urgency_by_category(raw, categories: tuple[str, ...], urgency: tuple[Urgenc
     names = [u.name for u in urgency]
     out = {}
     for cat, cls in raw.items():
-        if cat not in categories:
-            raise ConfigError(f"{key}.{cat}", cls, "a category of arrivals.category_mix: " + ", ".join(categories))
+        check_category(cat, cls, f"{key}.{cat}", categories)
         if cls not in names:
             raise ConfigError(f"{key}.{cat}", cls, "an urgency class: " + ", ".join(names))
         out[cat] = names.index(cls)

@@ -171,7 +171,7 @@ class TicketSystem:
     def _bind_draws(self) -> None:
         """Fast views of the draws the path reads per ticket (again after they grew)."""
         d = self.draws.views()
-        self._dv = self.draw_views = d
+        self.draw_views = d
         self._dest, self._queued_row, self._sign, self._processing = (
             d["dest"], d["queued"], d["sign_min"], d["processing_min"])
         self._wait = d["wait_min"]
@@ -190,7 +190,7 @@ class TicketSystem:
         """The dispatch work of the ticket a call about problem ``root`` will raise
         (after_call), for a caller added during the run."""
         row = self._problem_row(root, category)  # first: it may renew the views
-        return self._dv["centre_work_min"][row]
+        return self.draw_views["centre_work_min"][row]
 
     def submit(self, caller: int, time_min: float, category: int, root: int) -> None:
         """A demand call ended at ``time_min``: create its ticket and have it dispatched
@@ -209,7 +209,7 @@ class TicketSystem:
             self._dispatched[tid] = now = self.env.now
             self._forward(tid, now, row, True)
         else:
-            self._centre_dispatch(tid, self._dv["centre_work_min"][row], time_min)
+            self._centre_dispatch(tid, self.draw_views["centre_work_min"][row], time_min)
 
     def _centre_dispatch(self, tid: int, work_min: float, now: float) -> None:
         """Queue the centre's dispatch work: for the agents (between calls; also a

@@ -15,6 +15,21 @@ def check_keys(raw: dict, allowed: set[str], section: str) -> None:
             raise ConfigError(full, raw[key], "a known key here (" + ", ".join(sorted(allowed)) + ")")
 
 
+def section(raw, key: str, keys: set[str]) -> dict:
+    """A mapping of the config whose keys are among ``keys`` (a sub-section)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(key, raw, "a mapping {" + ", ".join(sorted(keys)) + "}")
+    check_keys(raw, keys, key)
+    return raw
+
+
+def check_category(name, value, key: str, categories: tuple[str, ...]) -> None:
+    """``name`` (the key ``key`` under which ``value`` was given) must be a complaint
+    category of the scenario."""
+    if name not in categories:
+        raise ConfigError(key, value, "a category of arrivals.category_mix: " + ", ".join(categories))
+
+
 def listing(raw, key: str, allowed: str) -> list:
     if not isinstance(raw, (list, tuple)):
         raise ConfigError(key, raw, allowed)

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.dispatch import direct
 from sim.errors import ConfigError
-from sim.validate import number
+from sim.validate import check_category, number
 
 
 class Policy(direct.Policy):
@@ -33,8 +33,7 @@ class Policy(direct.Policy):
         if not isinstance(probs, dict):
             raise ConfigError(key, probs, "a mapping {category: chance of a wrong street}")
         for name, p in probs.items():
-            if name not in categories:
-                raise ConfigError(f"{key}.{name}", p, "a category of arrivals.category_mix: " + ", ".join(categories))
+            check_category(name, p, f"{key}.{name}", categories)
         return {name: number(p, f"{key}.{name}", lo=0, hi=1) for name, p in probs.items()}
 
     def __init__(self, system, options: dict[str, float]):

@@ -39,13 +39,15 @@ settings of its own, lists their keys in ``OPTION_KEYS`` and validates them in
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from sim.station import FcfsStation
 
 
-class DispatchPolicy:
-    """Base class of dispatch policies (see the module docstring)."""
+class DispatchPolicy(ABC):
+    """Base class of dispatch policies (see the module docstring); a policy must at
+    least say where a street ticket goes (:meth:`route`)."""
 
     #: English and Chinese names (tables, charts, report) and one sentence on what it does.
     label_en: ClassVar[str] = ""
@@ -81,12 +83,12 @@ class DispatchPolicy:
         Nothing here."""
 
     # ------------------------------------------------------------ called per ticket
+    @abstractmethod
     def route(self, tid: int, now: float, row: int, first: bool) -> None:
         """The centre dispatched street ticket ``tid`` (problem draws in row ``row``) at
         ``now``: take it on. ``first``: the first dispatch (use the problem's own draws,
         for common random numbers across policies); else a re-dispatch after a return
         (draw afresh)."""
-        raise NotImplementedError
 
     def hand_over_due(self, now: float) -> None:
         """Hand the tickets held back and due by ``now`` to their streets (none here)."""

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.dispatch import direct
 from sim.station import FcfsStation
-from sim.validate import check_keys, number
-from sim.errors import ConfigError
+from sim.validate import number, section
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,7 @@ class Policy(direct.Policy):
 
     @classmethod
     def parse_options(cls, raw: dict, categories: tuple[str, ...]) -> PoolOptions:
-        pool = raw.get("pool")
-        if not isinstance(pool, dict):
-            raise ConfigError("dispatch.pool", pool, "a mapping {processing_scale}")
-        check_keys(pool, {"processing_scale"}, "dispatch.pool")
+        pool = section(raw.get("pool"), "dispatch.pool", {"processing_scale"})
         return PoolOptions(processing_scale=number(pool.get("processing_scale"), "dispatch.pool.processing_scale",
                                                    lo=0, lo_open=True))
 
@@ -50,6 +48,6 @@ class Policy(direct.Policy):
     def caseworker_pools(self, caseworkers):
         """One station per district with the caseworkers of all its streets."""
         district = self.system.city.street_district
-        n = self.system.city.n_districts
-        servers = [int(sum(c for c, d in zip(caseworkers, district) if d == k)) for k in range(n)]
-        return "street_pool", [FcfsStation(max(s, 1)) for s in servers], [int(d) for d in district]
+        servers = np.bincount(district, weights=caseworkers, minlength=self.system.city.n_districts)
+        # (a district without streets gets a one-server pool that no ticket reaches)
+        return "street_pool", [FcfsStation(max(int(s), 1)) for s in servers], district.tolist()

@@ -25,12 +25,11 @@ import math
 
 import numpy as np
 
-from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
+from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.dispatch.base import DispatchPolicy
 from sim.station import FcfsStation
 from sim.timers import Timers
 
-DAYS_PER_WEEK = 7
 #: A ticket the district desk has done with is handed over at the next callback
 #: listing tick (no event of its own) when nothing it sets off can fall due within this
 #: many listing intervals of its delivery, else on time through a timer. Exact either

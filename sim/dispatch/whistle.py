@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.clock import MINUTES_PER_HOUR
 from sim.dispatch import direct
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
-from sim.validate import check_keys, number
+from sim.validate import check_category, number, section
 
 KEYS = {"escalate", "report_time", "report_deadline_h", "resolve_gain"}
 
@@ -51,22 +52,17 @@ class Policy(direct.Policy):
     @classmethod
     def parse_options(cls, raw: dict, categories: tuple[str, ...]) -> WhistleOptions:
         key = "dispatch.whistle"
-        w = raw.get("whistle")
-        if not isinstance(w, dict):
-            raise ConfigError(key, w, "a mapping {" + ", ".join(sorted(KEYS)) + "}")
-        check_keys(w, KEYS, key)
+        w = section(raw.get("whistle"), key, KEYS)
         escalate = w.get("escalate")
         if not isinstance(escalate, dict):
             raise ConfigError(f"{key}.escalate", escalate, "a mapping {category: chance of escalation}")
         for c, p in escalate.items():
-            if c not in categories:
-                raise ConfigError(f"{key}.escalate.{c}", p, "a category of arrivals.category_mix: "
-                                  + ", ".join(categories))
+            check_category(c, p, f"{key}.escalate.{c}", categories)
         return WhistleOptions(
             escalate={str(c): number(p, f"{key}.escalate.{c}", lo=0, hi=1) for c, p in escalate.items()},
             report_time=parse_distribution(w.get("report_time"), f"{key}.report_time"),
             report_deadline_min=number(w.get("report_deadline_h"), f"{key}.report_deadline_h",
-                                       lo=0, lo_open=True) * 60,
+                                       lo=0, lo_open=True) * MINUTES_PER_HOUR,
             resolve_gain=number(w.get("resolve_gain"), f"{key}.resolve_gain", lo=0, hi=1),
         )
 
@@ -84,4 +80,3 @@ class Policy(direct.Policy):
         gained = rng.random(n) < o.resolve_gain
         cols["wait_min"] = np.where(escalated, report, cols["wait_min"])
         cols["resolved"] = cols["resolved"] | (escalated & gained)
-        cols["escalated"] = escalated
