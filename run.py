@@ -26,7 +26,7 @@ from analysis.kpi import CALL_KPIS, reduce_replication
 from analysis.ranking import build_ranking_config
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
-from analysis.run_outputs import OutputConfig, build_output_config, sweep_job_options
+from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options
 from analysis.stats import build_precision_config, ci_half_width
 from analysis.ticket_kpi import TICKET_KPIS
 from analysis.rundir import already_done, config_fingerprint, mark_done
@@ -60,7 +60,7 @@ def main(cfg: DictConfig) -> None:
     if already_done(out_dir, fingerprint):
         print(f"already done (same config): {out_dir}")
         # charts and report are not part of the fingerprint: make those asked for and missing
-        make_charts_and_report(out_dir, outputs, executor, missing_only=True)
+        make_charts_and_report(out_dir, outputs, chart_workers(executor), missing_only=True)
         return
     started = time.perf_counter()
 
@@ -103,7 +103,7 @@ def main(cfg: DictConfig) -> None:
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))
-    make_charts_and_report(out_dir, outputs, executor)
+    make_charts_and_report(out_dir, outputs, chart_workers(executor))
     mark_done(out_dir, fingerprint)
     print(f"\noutputs: {out_dir}")
 
@@ -125,20 +125,6 @@ def chart_workers(executor: ExecutorConfig) -> int:
     if executor.kind == "serial":
         return 1
     return min((executor.workers if executor.kind == "local" else 0) or all_cores(), all_cores())
-
-
-def make_charts_and_report(out_dir: Path, outputs: OutputConfig, executor: ExecutorConfig,
-                           missing_only: bool = False) -> None:
-    """Draw the charts asked for, then write the report (which embeds them); with
-    ``missing_only``, only what a finished run directory does not have yet."""
-    charts = bool(outputs.charts) and not (missing_only and (out_dir / "charts" / "captions.json").is_file())
-    report = outputs.report and not (missing_only and not charts and (out_dir / "report.html").is_file())
-    if charts:
-        from analysis.charts import make_run_charts  # matplotlib: imported only here
-        make_run_charts(out_dir, names=outputs.charts, workers=chart_workers(executor))
-    if report:
-        from analysis.report import write_report
-        print(f"report: {write_report(out_dir)}")
 
 
 if __name__ == "__main__":

@@ -113,11 +113,6 @@ KPIS: dict[str, Kpi] = {
 SHARE_KPIS = frozenset(name for name, k in KPIS.items() if k.is_share)
 
 
-def kpi(name: str) -> Kpi:
-    """The catalogue entry of ``name``; a plain stand-in for a name not in it."""
-    return KPIS.get(name) or Kpi(name.replace("_", " "), "", "", "{:.4g}", 0, "", "")
-
-
 #: What the README says for the placeholders of meanings (the report fills in values).
 _README_PLACEHOLDERS = {"sl": "`call_center.sl_threshold_s`", "rt": "`streets.response_threshold_h`",
                         "bw": "`survey.basic_satisfied_weight`"}

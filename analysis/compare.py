@@ -19,9 +19,8 @@ from pathlib import Path
 
 from analysis.io import write_csv_atomic
 from analysis.stats import mean_ci
-from analysis.rundir import SUMMARY_FILE
+from analysis.rundir import COMPARISON_FILE, SUMMARY_FILE
 
-COMPARISON_FILE = "comparison.csv"
 
 
 class ComparisonError(ValueError):

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from analysis.io import write_bytes_atomic
+from analysis.rundir import RECORDS_DIR
 
-RECORDS_DIR = "records"
 FORMATS = ("none", "parquet")
 
 #: column -> meaning, of ``calls_rep<R>.parquet``.

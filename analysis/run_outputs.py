@@ -12,7 +12,9 @@ is imported only when charts are drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR, REPORT_FILE
 from sim.errors import ConfigError
 
 #: The charts :func:`analysis.charts.make_run_charts` can draw for a run, in its order
@@ -64,3 +66,17 @@ def sweep_job_options(charts, report, overridden: set[str]) -> tuple:
     them (``overridden`` holds the keys it set). A sweep draws its own charts and
     report once, from every job's tables, at its end (:mod:`analysis.sweep`)."""
     return (charts if "charts" in overridden else NONE), (report if "report" in overridden else False)
+
+
+def make_charts_and_report(out_dir: Path, outputs: OutputConfig, workers: int, missing_only: bool = False) -> None:
+    """Draw the charts asked for (in ``workers`` processes), then write the report (which
+    embeds them); with ``missing_only``, only what a finished run directory does not
+    have yet. The chart and report modules (matplotlib) are imported only here."""
+    charts = bool(outputs.charts) and not (missing_only and (out_dir / CHARTS_DIR / CAPTIONS_FILE).is_file())
+    report = outputs.report and not (missing_only and not charts and (out_dir / REPORT_FILE).is_file())
+    if charts:
+        from analysis.charts import make_run_charts
+        make_run_charts(out_dir, names=outputs.charts, workers=workers)
+    if report:
+        from analysis.report import write_report
+        print(f"report: {write_report(out_dir)}")

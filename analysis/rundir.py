@@ -46,11 +46,15 @@ def config_fingerprint(raw: dict) -> str:
 def model_version() -> str:
     """The package version and a hash of the model's code and data (every file under
     ``sim/`` and ``scenarios/``, by relative path and content): ``0.1.0+<hash>``."""
+    return f"{package_version() or 'unknown'}+{tree_hash(Path(__file__).resolve().parent.parent, MODEL_DIRS)}"
+
+
+def package_version() -> str:
+    """The installed version of this package ("" when not installed)."""
     try:
-        version = importlib.metadata.version(PACKAGE)
+        return importlib.metadata.version(PACKAGE)
     except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"{version}+{tree_hash(Path(__file__).resolve().parent.parent, MODEL_DIRS)}"
+        return ""
 
 
 def tree_hash(root: Path, folders) -> str:
@@ -64,8 +68,23 @@ def tree_hash(root: Path, folders) -> str:
     return digest.hexdigest()[:12]
 
 
+#: The files of a run directory (and a sweep's), named once: the modules that write
+#: them and those that read them import these.
 DONE_FILE = "run_complete.json"
 SUMMARY_FILE = "summary.json"
+HOURLY_FILE = "hourly.csv"
+STREETS_MONTHLY_FILE = "streets_monthly.csv"
+DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
+RANKINGS_FILE = "rankings.csv"
+ROBUSTNESS_FILE = "robustness.csv"
+FUNNEL_FILE = "funnel.csv"
+LEAD_TIMES_FILE = "lead_times.csv"
+COMPARISON_FILE = "comparison.csv"
+CHARTS_DIR = "charts"
+CAPTIONS_FILE = "captions.json"
+REPORT_FILE = "report.html"
+RECORDS_DIR = "records"
+SWEEP_FILE = "sweep_summary.csv"
 
 
 # ------------------------------------------------------------------ reading

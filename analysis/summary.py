@@ -8,7 +8,8 @@ from pathlib import Path
 
 from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.io import write_csv_atomic, write_json_atomic
-from analysis.rundir import SUMMARY_FILE, read_csv  # noqa: F401 (SUMMARY_FILE re-exported)
+from analysis.rundir import (DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE, LEAD_TIMES_FILE,  # noqa: F401
+                             RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE, read_csv)
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_tables, ranking_rows,
                              robustness_outputs)
@@ -16,13 +17,6 @@ from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stats import mean_ci
 from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, TICKET_KPIS
 
-HOURLY_FILE = "hourly.csv"
-STREETS_MONTHLY_FILE = "streets_monthly.csv"
-DISTRICTS_MONTHLY_FILE = "districts_monthly.csv"
-RANKINGS_FILE = "rankings.csv"
-ROBUSTNESS_FILE = "robustness.csv"
-FUNNEL_FILE = "funnel.csv"
-LEAD_TIMES_FILE = "lead_times.csv"
 
 
 

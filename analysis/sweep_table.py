@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.rundir import NOT_RESULT_KEYS, SUMMARY_FILE, hydra_files, read_json
-
-SWEEP_FILE = "sweep_summary.csv"
+from analysis.rundir import NOT_RESULT_KEYS, SUMMARY_FILE, SWEEP_FILE, hydra_files, read_json  # noqa: F401
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:

@@ -27,11 +27,10 @@ from analysis.charts.sweep import _sweep_staffing, _sweep_table, sweep_kpi_chart
 from analysis.charts.tickets import deadline_compliance_by_district, lead_time_by_policy, lead_time_distribution
 from analysis.charts.vocabulary import SWEEP_KPIS
 from analysis.run_outputs import RUN_CHARTS
+from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR
 
 log = logging.getLogger(__name__)
 
-CHARTS_DIR = "charts"
-CAPTIONS_FILE = "captions.json"
 
 
 def _run_builders(run: RunData, baseline: RunData | None):

@@ -16,11 +16,9 @@ from typing import Mapping
 from analysis.charts import style as cs
 from analysis.charts.chart import SkipChart
 from analysis.charts.vocabulary import DEFAULT_DEADLINES_H, POLICY, RUN_CONTROL_KEYS
-from analysis.rundir import SUMMARY_FILE, hydra_files, read_csv, read_json
+from analysis.rundir import (COMPARISON_FILE, FUNNEL_FILE, ROBUSTNESS_FILE, SUMMARY_FILE,  # noqa: F401
+                             hydra_files, read_csv, read_json)
 
-ROBUSTNESS_FILE = "robustness.csv"
-FUNNEL_FILE = "funnel.csv"
-COMPARISON_FILE = "comparison.csv"
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -8,19 +8,11 @@ import csv
 from pathlib import Path
 
 from analysis.rundir import get, hydra_files, read_csv, read_json, read_yaml  # noqa: F401 (re-exported)
+from analysis.rundir import package_version as version  # noqa: F401 (re-exported)
 from analysis.report.formatting import humanise
 from analysis.report.vocabulary import (CAPTIONS_FILE, CHART_DEFAULT_CAPTION, CHART_HEADINGS, CHART_KEYWORDS,
-                                        KPI_INFO, PACKAGE, SWEEP_FILE)
+                                        KPI_INFO, SWEEP_FILE)
 from analysis.sweep_table import aggregate
-
-
-def version() -> str:
-    """The installed version of this package ("" when not installed)."""
-    try:
-        from importlib.metadata import version as installed
-        return installed(PACKAGE)
-    except Exception:  # noqa: BLE001 - not installed: no version to show
-        return ""
 
 
 # ------------------------------------------------------------------ run metadata

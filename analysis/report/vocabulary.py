@@ -4,15 +4,10 @@ the groups of the assumptions table. Data only (no HTML): the templates lay them
 from __future__ import annotations
 
 from analysis.catalogue import CALL, KPIS, TICKET
-# The file names the report reads, from the modules that write them (re-exported).
-from analysis.summary import SUMMARY_FILE  # noqa: F401
-from analysis.sweep_table import SWEEP_FILE  # noqa: F401
-
-REPORT_FILE = "report.html"
-RANKINGS_FILE = "rankings.csv"
-CHARTS_DIR = "charts"
-CAPTIONS_FILE = "captions.json"
-PACKAGE = "hotline-sim"
+from analysis.ranking import CLASS_ZH  # noqa: F401 (re-exported)
+# The file names the report reads, and the package's name (re-exported).
+from analysis.rundir import (CAPTIONS_FILE, CHARTS_DIR, PACKAGE, RANKINGS_FILE, REPORT_FILE,  # noqa: F401
+                             SUMMARY_FILE, SWEEP_FILE)
 #: Streets shown at the top and at the bottom of the league table.
 LEAGUE_SHOW = 10
 #: Jobs side by side in one table of the sweep report (more: another table below).
@@ -35,7 +30,6 @@ SWEEP_KPIS = ("calls_offered_per_day", "service_level", "abandonment_rate", "asa
 KPI_INFO = {name: (name, k.en, k.zh, k.unit, k.fmt, k.scale, k.meaning) for name, k in KPIS.items()}
 
 # ------------------------------------------------------------------ league table and robustness
-CLASS_ZH = {"advanced": "先进", "improving": "进步", "rectification": "整改", "governance": "治理"}
 RATE_LABELS = {"response_rate": ("Response", "响应率"), "resolution_rate": ("Resolution", "解决率"),
                "satisfaction_rate": ("Satisfaction", "满意率"),
                "response": ("Response", "响应率"), "resolution": ("Resolution", "解决率"),
