@@ -181,6 +181,22 @@ def test_escalated_tickets_wait_for_the_departments_report():
     assert np.any(start[~escalated] < t.signed_min[job][~escalated] + 600)
 
 
+def test_the_report_deadline_caps_the_wait():
+    """Departments that would take 10 h must report within a 4 h deadline: escalated
+    tickets wait 4 h after signing, not 10."""
+    cfg = full_config("dispatch=whistle", *no_escalation(), "dispatch.whistle.escalate.illegal_construction=1",
+                      "dispatch.whistle.report_time.dist=deterministic", "dispatch.whistle.report_time.mean_h=10",
+                      "~dispatch.whistle.report_time.cv", "dispatch.whistle.report_deadline_h=4", *QUICK)
+    t = run_replication(cfg, 0).tickets
+    st = t.stations["street"]
+    started = ~np.isnan(st["start_min"])
+    job, start = st["job"][started], st["start_min"][started]
+    escalated = t.category[job] == cfg.arrivals.categories.index("illegal_construction")
+    wait = start[escalated] - t.signed_min[job][escalated]
+    assert escalated.sum() > 50 and np.all(wait >= 240 - 1e-6)
+    assert np.any(wait < 600 - 1e-6), "some start before the 10 h the departments would have taken"
+
+
 def test_the_departments_help_solves_problems_and_never_unsolves_one():
     """Same problems (CRN): a fresh call's problem solved under direct dispatch is solved
     under whistle-and-report too, and some more are; the measured resolution rate
