@@ -93,8 +93,14 @@ def _num(x):
     return x if np.isfinite(x) else None
 
 
-ROBUSTNESS_COLUMNS = ("month", "source", "unit", "district", "street", "street_zh", "nominal_rank", "median_rank",
-                      "rank_p05", "rank_p95", "p_top_n", "p_bottom_n", "share_ranked")
+#: Columns of ``robustness.csv``: a street's rank distribution per month and source
+#: (:mod:`analysis.robustness`), then the run-level statistics of the street-signal rows
+#: (source ``street_signal``, no unit; :func:`analysis.street_signal.signal_rows`),
+#: empty in the per-street rows.
+UNIT_ROBUSTNESS_COLUMNS = ("month", "source", "unit", "district", "street", "street_zh", "nominal_rank",
+                           "median_rank", "rank_p05", "rank_p95", "p_top_n", "p_bottom_n", "share_ranked")
+SIGNAL_COLUMNS = ("statistic", "previous_month", "value", "ci_low", "ci_high", "n", "note")
+ROBUSTNESS_COLUMNS = UNIT_ROBUSTNESS_COLUMNS + SIGNAL_COLUMNS
 FUNNEL_COLUMNS = ("month", "rate", "unit", "district", "street", "street_zh", "value", "n", "p0", "lo95", "hi95",
                   "lo998", "hi998", "flag")
 COUNT_COLUMNS = ("signed_on_time", "responded_known", "surveyed", "resolved", "satisfied", "basically_satisfied")
@@ -131,7 +137,7 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
         for i in range(len(u["unit"])):
             unit = int(u["unit"][i])
             rob_rows.append([month, str(u["source"][i]), unit, *names[unit], int(u["nominal_rank"][i]) or None,
-                             *(_num(u[c][i]) for c in ROBUSTNESS_COLUMNS[7:])])
+                             *(_num(u[c][i]) for c in UNIT_ROBUSTNESS_COLUMNS[7:]), *[None] * len(SIGNAL_COLUMNS)])
         rates = rates_from_counts(counts, basic_weight)
         eligible = result.nominal_ranks > 0
         eff = effective_weights(rates, cfg.weights, eligible)
