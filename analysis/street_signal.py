@@ -23,7 +23,8 @@ how large the persistent street component is -- with two measures a planner can 
   replication, and of the bottom ``n`` (the rectification class, 整改) of one month, how
   many are again in the bottom ``n`` the next month (likewise the top ``n``, 先进), with
   the number expected by chance. Means over replications, Student-t 95% CIs over
-  replications (replications are independent, months within one are not).
+  replications (replications are independent, months within one are not), clipped to
+  the possible range (-1..1; 0..n streets).
 
 The two answer different questions and can disagree. The ICC across replications counts
 as "street" only what is the same in every replication: what the configuration fixes
@@ -214,6 +215,8 @@ def month_to_month(ranks: dict[str, np.ndarray], bottom_n: int = 10, top_n: int 
                   else "no ranked month")
         return {**{s: dict(empty) for s in stats_names}, "bottom_n": int(bottom_n), "top_n": int(top_n),
                 "replications": k, "pairs": [], "reason": reason}
+    bounds = {"rank_correlation": (-1.0, 1.0), "bottom_n_stay": (0.0, bottom_n),
+              "bottom_n_stay_chance": (0.0, bottom_n), "top_n_stay": (0.0, top_n), "top_n_stay_chance": (0.0, top_n)}
     pairs, per_rep = [], {s: np.full((len(months) - 1, k), math.nan) for s in stats_names}
     for p, (m0, m1) in enumerate(zip(months[:-1], months[1:])):
         r0, r1 = np.asarray(ranks[m0]), np.asarray(ranks[m1])
@@ -227,9 +230,9 @@ def month_to_month(ranks: dict[str, np.ndarray], bottom_n: int = 10, top_n: int 
                 per_rep[f"{end}_n_stay"][p, j] = kept
                 per_rep[f"{end}_n_stay_chance"][p, j] = chance
         pair = {"from": m0, "to": m1, "common_streets": float(np.mean(common)) if common else math.nan}
-        pair.update({s: _ci(per_rep[s][p], confidence) for s in stats_names})
+        pair.update({s: _ci(per_rep[s][p], confidence, bounds[s]) for s in stats_names})
         pairs.append(pair)
-    out = {s: _ci(_nanmean_rows(per_rep[s]), confidence) for s in stats_names}
+    out = {s: _ci(_nanmean_rows(per_rep[s]), confidence, bounds[s]) for s in stats_names}
     return {**out, "bottom_n": int(bottom_n), "top_n": int(top_n), "replications": k, "pairs": pairs,
             "reason": None}
 
@@ -241,10 +244,14 @@ def _nanmean_rows(a: np.ndarray) -> np.ndarray:
     return np.divide(np.where(ok, a, 0.0).sum(axis=0), cnt, out=np.full(a.shape[1], math.nan), where=cnt > 0)
 
 
-def _ci(values: np.ndarray, confidence: float) -> dict:
-    ci = mean_ci(values, confidence)
-    return {k: math.nan if v is None else float(v) for k, v in ci.items()} | {
-        "per_replication": [float(v) for v in values]}
+def _ci(values: np.ndarray, confidence: float, bounds: tuple[float, float]) -> dict:
+    """Mean and Student-t CI over replications, the interval clipped to the possible
+    range ``bounds`` (a count of streets is never negative, a correlation within +-1)."""
+    ci = {k: math.nan if v is None else float(v) for k, v in mean_ci(values, confidence).items()}
+    lo, hi = bounds
+    if math.isfinite(ci["ci_low"]):
+        ci["ci_low"], ci["ci_high"] = max(ci["ci_low"], lo), min(ci["ci_high"], hi)
+    return ci | {"per_replication": [float(v) for v in values]}
 
 
 # ------------------------------------------------------------------ from the league tables

@@ -255,3 +255,15 @@ def test_street_signal_with_one_month_and_one_replication_does_not_crash():
     assert empty["icc_month"] is None and math.isnan(empty["icc"]) and empty["icc_by_rate"] == {}
     assert all(r[col["value"]] is None and "no ranked month" in r[col["note"]]
                for r in signal_rows(empty, ROBUSTNESS_COLUMNS))
+
+
+def test_intervals_stay_within_the_possible_range():
+    """Few replications and a count near 0: the t interval is clipped at 0 (and at n)."""
+    s = np.random.default_rng(21).normal(size=(100, 3))
+    r0 = ranks_of(s)
+    r1 = r0.copy()
+    r1[:, 0] = ranks_of(-s[:, :1])[:, 0]  # replication 0 reversed: nobody stays, rho = -1
+    out = month_to_month({"2019-06": r0, "2019-07": r1}, bottom_n=10)
+    assert out["bottom_n_stay"]["per_replication"] == [0.0, 10.0, 10.0]
+    assert out["bottom_n_stay"]["ci_low"] == 0.0 and out["bottom_n_stay"]["ci_high"] == 10.0
+    assert out["rank_correlation"]["ci_low"] == -1.0 and out["rank_correlation"]["ci_high"] == 1.0
