@@ -105,7 +105,7 @@ def icc_oneway(values, confidence: float = CONFIDENCE) -> dict:
     (module docstring: unbalanced ANOVA estimator with Searle's ``n0``).
 
     Returns ``icc``, ``ci_low``, ``ci_high``, ``streets`` (groups with at least one
-    value), ``observations`` (N), ``replications`` (columns), ``n0``, ``msb``, ``msw``
+    value), ``observations`` (N), ``replications`` (columns with a value), ``n0``, ``msb``, ``msw``
     and ``reason`` (None, or why the ICC is not available: NaN then). Without any
     within-street variance and some between, ICC = 1 and so is its interval."""
     x = np.asarray(values, dtype=float)
@@ -113,8 +113,8 @@ def icc_oneway(values, confidence: float = CONFIDENCE) -> dict:
         raise ValueError(f"values must be (streets, replications), got shape {x.shape}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    k = x.shape[1]
     ok = np.isfinite(x)
+    k = int(ok.any(axis=0).sum())  # replications with a value (a month may be ranked in some only)
     n_i = ok.sum(axis=1)
     keep = n_i > 0
     x, ok, n_i = x[keep], ok[keep], n_i[keep]
@@ -173,7 +173,8 @@ def _class_size(n: int, n_ranked: int) -> int:
 def stay(r1, r2, n: int, end: str = "bottom") -> tuple[float, float, int]:
     """Of the ``end`` (bottom or top) ``n`` of table ``r1``, how many are in the same
     end of ``r2`` (ranks, 0 = not ranked); and the number expected if ``r2`` were a
-    random order of its ranked units. Returns (staying, chance, class size in r1)."""
+    random order of its ranked units. Returns (staying, chance, class size in r1);
+    NaN if either table has no such class (fewer than 2 ranked units)."""
     r1, r2 = np.asarray(r1), np.asarray(r2)
     if end not in ("bottom", "top"):
         raise ValueError(f"end must be 'bottom' or 'top', got {end!r}")
@@ -186,9 +187,9 @@ def stay(r1, r2, n: int, end: str = "bottom") -> tuple[float, float, int]:
 
     s1, b1, _ = members(r1)
     s2, b2, ranked2 = members(r2)
-    if b1 == 0:
-        return math.nan, math.nan, 0
-    chance = float((s1 & (r2 > 0)).sum()) * b2 / ranked2 if ranked2 else 0.0
+    if b1 == 0 or b2 == 0:  # a table without that class (e.g. a replication where a month is not ranked)
+        return math.nan, math.nan, b1
+    chance = float((s1 & (r2 > 0)).sum()) * b2 / ranked2
     return float((s1 & s2).sum()), chance, b1
 
 

@@ -267,3 +267,18 @@ def test_intervals_stay_within_the_possible_range():
     assert out["bottom_n_stay"]["per_replication"] == [0.0, 10.0, 10.0]
     assert out["bottom_n_stay"]["ci_low"] == 0.0 and out["bottom_n_stay"]["ci_high"] == 10.0
     assert out["rank_correlation"]["ci_low"] == -1.0 and out["rank_correlation"]["ci_high"] == 1.0
+
+
+def test_a_month_ranked_in_some_replications_only():
+    """A replication where the second month is not ranked (all ranks 0) adds nothing
+    to the month-to-month means, and the month's ICC uses the replications ranking it."""
+    rng = np.random.default_rng(22)
+    s = rng.normal(size=(60, 3))
+    r0, r1 = ranks_of(s), ranks_of(s + 0.1 * rng.normal(size=(60, 3)))
+    r1[:, 2] = 0
+    out = month_to_month({"2019-06": r0, "2019-07": r1})
+    for name in ("rank_correlation", "bottom_n_stay", "bottom_n_stay_chance", "top_n_stay"):
+        assert math.isnan(out[name]["per_replication"][2]) and math.isfinite(out[name]["mean"])
+    assert out["rank_correlation"]["mean"] > 0.9
+    score = np.where(r1 > 0, s, np.nan)
+    assert icc_oneway(score)["replications"] == 2 and icc_oneway(score)["streets"] == 60
