@@ -9,6 +9,7 @@ Thin by design: it only wires Hydra, ``sim/`` and ``analysis/`` together.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from functools import partial
@@ -35,10 +36,33 @@ from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import ExecutorConfig, all_cores, build_executor_config, run_experiment, run_until_precise
 
+#: The run's own log lines (``__name__`` is "__main__" under ``python run.py``). Hydra
+#: sends logging to the console and to the run directory's run.log.
+log = logging.getLogger("run")
+
+
+class _InfoToRunLogOnly(logging.Filter):
+    """The INFO lines of the run and of the backlog check repeat on the console what the
+    run prints (its header, its outputs line): they go to run.log only. Warnings go to
+    both."""
+
+    NAMES = ("run", "analysis.stationarity")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name not in self.NAMES
+
+
+def keep_info_in_run_log() -> None:
+    """Add :class:`_InfoToRunLogOnly` to the console handlers Hydra configured."""
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler, logging.FileHandler):
+            handler.addFilter(_InfoToRunLogOnly())
+
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
+    keep_info_in_run_log()
     scenario = hydra_cfg.runtime.choices.get("scenario", "custom")
     raw = OmegaConf.to_container(cfg, resolve=True)
     try:
@@ -59,10 +83,14 @@ def main(cfg: DictConfig) -> None:
     fingerprint = config_fingerprint(raw)
     if already_done(out_dir, fingerprint):
         print(f"already done (same config): {out_dir}")
+        log.info("already done (same config): %s", out_dir)
         # charts and report are not part of the fingerprint: make those asked for and missing
         make_charts_and_report(out_dir, outputs, chart_workers(executor), missing_only=True)
         return
     started = time.perf_counter()
+    log.info("run started: scenario %s, %d replication(s) x %g days (%g warm-up) from %s, seed %d, executor %s; "
+             "outputs in %s", scenario, sim_cfg.replications, sim_cfg.horizon_days, sim_cfg.warmup_days,
+             sim_cfg.start.isoformat(), sim_cfg.seed, executor.kind, out_dir)
 
     def progress(done: int, total: int) -> None:
         if not sys.stderr.isatty():  # keep logs and CI output clean
@@ -105,6 +133,8 @@ def main(cfg: DictConfig) -> None:
         print("\n" + format_league(out_dir, sim_cfg.city))
     make_charts_and_report(out_dir, outputs, chart_workers(executor))
     mark_done(out_dir, fingerprint)
+    log.info("run finished in %.1f s: %d replication(s), outputs in %s", time.perf_counter() - started, len(per_rep),
+             out_dir)
     print(f"\noutputs: {out_dir}")
 
 

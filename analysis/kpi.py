@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis.stationarity import SERIES_KEY, daily_backlog
 from analysis.ticket_kpi import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
 from sim.clock import minutes_since_midnight, minutes_to_calendar
 from sim.records import ABANDONED, ANSWERED, WAITING_AT_END, CallRecords
@@ -87,7 +88,9 @@ def replication_kpis(rec: ReplicationRecords, sl_threshold_s: float) -> dict:
 
 def reduce_replication(rec: ReplicationRecords, cfg: SimConfig) -> dict:
     """Everything kept of one replication: call KPIs, ticket KPIs (when tickets are
-    simulated) in ``overall``, the ``hourly`` arrays and the ``monthly`` tables."""
+    simulated) in ``overall``, the ``hourly`` arrays, the ``monthly`` tables and each
+    street's daily backlog over the measured days (``backlog_daily``, for the trend test
+    of analysis.stationarity)."""
     out = replication_kpis(rec, cfg.call_center.sl_threshold_s)
     out["monthly"] = None
     if cfg.tickets is not None:
@@ -98,6 +101,7 @@ def reduce_replication(rec: ReplicationRecords, cfg: SimConfig) -> dict:
                                         cfg.city.street_district, cfg.city.n_districts)
         out["lead_time_hist"] = lead_time_histogram(rec.tickets, rec.calls, len(cfg.tickets.streets.urgency))
         out["month_coverage"] = month_coverage(rec.calls)
+        out[SERIES_KEY] = daily_backlog(rec.tickets, rec.calls.warmup_min, rec.calls.horizon_min, cfg.city.n_streets)
     return out
 
 

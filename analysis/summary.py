@@ -8,12 +8,14 @@ from pathlib import Path
 
 from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.io import write_csv_atomic, write_json_atomic
-from analysis.rundir import (DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE, LEAD_TIMES_FILE,  # noqa: F401
-                             RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE, read_csv)
+from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
+                             LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
+                             read_csv)
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_tables, ranking_rows,
                              robustness_outputs)
 from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
+from analysis.stationarity import check_backlog_trend
 from analysis.stats import mean_ci
 from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, TICKET_KPIS
 
@@ -109,7 +111,9 @@ def _json_safe(obj):
 def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None,
                   urgency_names: list[str] | None = None, basic_weight: float = 1.0) -> list[Path]:
     """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street
-    and district tables and the league tables, each atomically; return their paths."""
+    and district tables, the league tables and the street backlogs' trend test
+    (``backlog_trend.csv``, the ``stationarity`` block), each atomically; return their
+    paths."""
     out_dir = Path(out_dir)
     written = []
     if rank_cfg is not None and per_rep and per_rep[0].get("monthly"):
@@ -124,6 +128,9 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
             write_csv_atomic(out_dir / FUNNEL_FILE, list(FUNNEL_COLUMNS), funnel_rows)
             written += [out_dir / ROBUSTNESS_FILE, out_dir / FUNNEL_FILE]
             summary["ranking"]["robustness"] = _json_safe(rob_summary)
+    summary["stationarity"] = check_backlog_trend(out_dir, per_rep, city, summary.get("warmup_days"))
+    if summary["stationarity"]["tested"]:
+        written.append(out_dir / BACKLOG_TREND_FILE)
     write_json_atomic(out_dir / SUMMARY_FILE, summary)
     write_csv_atomic(out_dir / HOURLY_FILE, ["hour", "metric", "mean", "ci_low", "ci_high"], hourly_rows(per_rep))
     written += [out_dir / SUMMARY_FILE, out_dir / HOURLY_FILE]
