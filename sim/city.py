@@ -2,7 +2,8 @@
 
 Read from ``scenarios/city/<table>_districts.csv`` and ``<table>_streets.csv`` (see
 ``scenarios/city/README.md``), checked column by column: a missing column, an unknown
-district or a bad number stops the run with the one-line :class:`ConfigError`.
+district, a bad or repeated code, an unknown kind or a bad number stops the run with
+the one-line :class:`ConfigError`.
 """
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ import numpy as np
 from sim.errors import ConfigError
 from sim.scenario_data import SCENARIOS_DIR
 
-DISTRICT_COLUMNS = ("district", "district_zh", "population_10k", "streets")
-STREET_COLUMNS = ("street_id", "street", "street_zh", "district", "population_10k", "demand_weight",
+DISTRICT_COLUMNS = ("district", "district_zh", "code", "population_10k", "streets")
+STREET_COLUMNS = ("street_id", "code", "street", "street_zh", "kind", "district", "population_10k", "demand_weight",
                   "duty", "capacity_factor")
 DUTY_VALUES = ("24h", "office")
+#: Kinds of street-level unit (NBS division codes): urban sub-district, area office
+#: (a street office and a town in one), town, township; and their English names.
+KINDS = {"街道": "subdistrict", "地区": "area", "镇": "town", "乡": "township"}
+DISTRICT_CODE_DIGITS = 6  # NBS code of a district (110105: Chaoyang)
+STREET_CODE_DIGITS = 9  # NBS code of a street: its district's code + 3 digits
 
 
 @dataclass(frozen=True)
@@ -25,13 +31,16 @@ class City:
     district_names: tuple[str, ...]
     district_zh: tuple[str, ...]
     district_population_10k: np.ndarray
-    street_names: tuple[str, ...]
-    street_zh: tuple[str, ...]
+    street_names: tuple[str, ...]  # English (pinyin of the Chinese name)
+    street_zh: tuple[str, ...]  # official Chinese name (two streets may share one)
     street_district: np.ndarray  # district index of each street
     street_population_10k: np.ndarray
     street_weight: np.ndarray  # share of the city's street tickets, sums to 1
     street_24h: np.ndarray  # True: 24-hour duty; False: office hours
     capacity_factor: np.ndarray  # relative staffing, 1 = as demand alone calls for
+    district_code: tuple[str, ...]  # 6-digit NBS code
+    street_code: tuple[str, ...]  # 9-digit NBS code, unique
+    street_kind: tuple[str, ...]  # 街道, 地区, 镇 or 乡 (KINDS)
 
     @property
     def n_streets(self) -> int:
@@ -54,11 +63,19 @@ def load_city(table: str, key: str = "city.table") -> City:
     names = tuple(r["district"] for r in districts)
     index = {name: i for i, name in enumerate(names)}
     where = street_path.name
+    district_code = _codes(districts, dist_path.name, DISTRICT_CODE_DIGITS)
+    street_code = _codes(streets, where, STREET_CODE_DIGITS)
     for i, row in enumerate(streets):
         if row["district"] not in index:
             raise ConfigError(f"{where} row {i + 1} district", row["district"], "a district of " + dist_path.name)
         if row["duty"] not in DUTY_VALUES:
             raise ConfigError(f"{where} row {i + 1} duty", row["duty"], " or ".join(DUTY_VALUES))
+        if row["kind"] not in KINDS:
+            raise ConfigError(f"{where} row {i + 1} kind", row["kind"], " or ".join(KINDS))
+        own = district_code[index[row["district"]]]
+        if not street_code[i].startswith(own):
+            raise ConfigError(f"{where} row {i + 1} code", row["code"],
+                              f"a code starting with the code of district {row['district']} ({own})")
     weight = _column(streets, "demand_weight", where, lo=0.0)
     if not np.isclose(weight.sum(), 1.0, atol=1e-6):
         raise ConfigError(f"{where} demand_weight", round(float(weight.sum()), 6), "weights that sum to 1")
@@ -79,6 +96,9 @@ def load_city(table: str, key: str = "city.table") -> City:
         street_weight=weight,
         street_24h=np.array([r["duty"] == "24h" for r in streets]),
         capacity_factor=_column(streets, "capacity_factor", where, lo=0.0),
+        district_code=district_code,
+        street_code=street_code,
+        street_kind=tuple(r["kind"] for r in streets),
     )
 
 
@@ -92,6 +112,19 @@ def _read(path, columns: tuple[str, ...]) -> list[dict]:
     if not rows:
         raise ConfigError(path.name, "no rows", "at least one row")
     return rows
+
+
+def _codes(rows: list[dict], where: str, digits: int) -> tuple[str, ...]:
+    """The ``code`` column: ``digits`` digits, no two rows the same."""
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        code = row["code"]
+        if len(code) != digits or not (code.isascii() and code.isdigit()):
+            raise ConfigError(f"{where} row {i + 1} code", code, f"a {digits}-digit code")
+        if code in seen:
+            raise ConfigError(f"{where} row {i + 1} code", code, f"a code no other row has (row {seen[code]} has it)")
+        seen[code] = i + 1
+    return tuple(seen)
 
 
 def _column(rows: list[dict], name: str, where: str, lo: float) -> np.ndarray:

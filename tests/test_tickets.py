@@ -390,9 +390,9 @@ def test_littles_law_at_streets_and_district_desks(little_runs):
 # ====================================================================== 3. a street as M/M/c
 
 #: One district, one 24-hour street of demand weight 1 and capacity factor 1.
-SOLO_DISTRICTS = "district,district_zh,population_10k,streets\nSolo,独,10,1\n"
-SOLO_STREETS = ("street_id,street,street_zh,district,population_10k,demand_weight,duty,capacity_factor\n"
-                "0,Solo-01,独01,Solo,10,1.0,24h,1.0\n")
+SOLO_DISTRICTS = "district,district_zh,code,population_10k,streets\nSolo,独,119901,10,1\n"
+SOLO_STREETS = ("street_id,code,street,street_zh,kind,district,population_10k,demand_weight,duty,capacity_factor\n"
+                "0,119901001,Solo,独街道,街道,Solo,10,1.0,24h,1.0\n")
 
 
 def city_dir(root: Path, name: str, districts: str, streets: str) -> Path:
@@ -560,19 +560,20 @@ def test_bad_ticket_config_gives_one_line_error(overrides, key):
     assert_config_error(info, key)
 
 
-GOOD_DISTRICTS = "district,district_zh,population_10k,streets\nNorth,北,10,2\nSouth,南,5,1\n"
-STREET_HEADER = "street_id,street,street_zh,district,population_10k,demand_weight,duty,capacity_factor\n"
-GOOD_STREETS = STREET_HEADER + ("0,N-1,北1,North,6,0.5,24h,1.0\n1,N-2,北2,North,4,0.3,office,1.0\n"
-                                "2,S-1,南1,South,5,0.2,24h,1.0\n")
+GOOD_DISTRICTS = "district,district_zh,code,population_10k,streets\nNorth,北,119901,10,2\nSouth,南,119902,5,1\n"
+STREET_HEADER = "street_id,code,street,street_zh,kind,district,population_10k,demand_weight,duty,capacity_factor\n"
+GOOD_STREETS = STREET_HEADER + ("0,119901001,N-1,北1街道,街道,North,6,0.5,24h,1.0\n"
+                                "1,119901100,N-2,北2镇,镇,North,4,0.3,office,1.0\n"
+                                "2,119902200,S-1,南1乡,乡,South,5,0.2,24h,1.0\n")
 
 
 @pytest.mark.parametrize(("streets", "key"), [
     pytest.param(GOOD_STREETS.replace(",capacity_factor", "").replace(",1.0\n", "\n"),
                  "tiny_streets.csv columns", id="missing-column"),
-    pytest.param(GOOD_STREETS.replace("S-1,南1,South", "S-1,南1,Westeros"),
+    pytest.param(GOOD_STREETS.replace("S-1,南1乡,乡,South", "S-1,南1乡,乡,Westeros"),
                  "tiny_streets.csv row 3 district", id="unknown-district"),
     pytest.param(GOOD_STREETS.replace("0.2,24h", "0.3,24h"), "tiny_streets.csv demand_weight", id="weights-sum"),
-    pytest.param(GOOD_STREETS.replace("0,N-1,北1,North,6,0.5", "0,N-1,北1,North,6,half"),
+    pytest.param(GOOD_STREETS.replace("North,6,0.5", "North,6,half"),
                  "tiny_streets.csv demand_weight", id="weight-not-a-number"),
 ])
 def test_bad_street_table_gives_one_line_error(tmp_path, monkeypatch, streets, key):

@@ -1,31 +1,62 @@
-"""Generate the Beijing 2019 city data: 16 districts and 333 streets/townships.
+"""Generate the Beijing city tables: 16 districts and their real streets/townships,
+333 of 2019 and 343 of 2022.
 
-Writes, next to this script,
+Reads the official lists in ``sources/`` (see README.md beside this script) and writes,
+next to this script, for each table ``beijing_2019`` and ``beijing_2022``,
 
-* ``beijing_2019_districts.csv`` -- one row per district:
-  ``district,district_zh,population_10k,streets,tickets_2019_k,source``
-* ``beijing_2019_streets.csv`` -- one row per street/township (街乡镇):
-  ``street_id,street,street_zh,district,population_10k,demand_weight,duty,capacity_factor``
+* ``<table>_districts.csv`` -- one row per district:
+  ``district,district_zh,code,population_10k,streets,tickets_2019_k,source``
+* ``<table>_streets.csv`` -- one row per street/township (街乡镇), in the order of the
+  source file: ``street_id,code,street,street_zh,kind,district,population_10k,
+  demand_weight,duty,capacity_factor``
 
-Run from the repository root::
+Run from the repository root (pypinyin is needed here only, for the English names;
+the model reads the CSV files and does not need it)::
 
-    python scenarios/city/make_beijing_2019.py
+    pip install -e ".[city]"    # pypinyin
+    python scenarios/city/make_beijing.py
 
-The script is deterministic: a fixed seed, one child random stream per quantity
-(``numpy.random.SeedSequence(SEED).spawn``), exact integer rounding, and fixed text
-formatting, so re-running it rewrites byte-identical files (for a given numpy
-version; numpy keeps ``Generator`` streams stable in practice but does not promise
-it across versions). Because each quantity has its own stream, changing e.g. the
-capacity spread does not change the street populations.
+The script is deterministic: a fixed seed per table, one child random stream per
+quantity (``numpy.random.SeedSequence(seed).spawn``), exact integer rounding, and fixed
+text formatting, so re-running it rewrites byte-identical files (for a given numpy and
+pypinyin version; numpy keeps ``Generator`` streams stable in practice but does not
+promise it across versions). Because each quantity has its own stream, changing e.g.
+the capacity spread does not change the street populations.
 
-Where the numbers come from ([pub] a published figure, [assume] a named assumption)
+Where the numbers come from ([pub] a published figure, [approx] a published figure
+given from memory or a secondary quotation, [assume] a named assumption)
 ---------------------------------------------------------------------------------
+
+Streets (code, street_zh, kind, district, their number per district)
+    [pub] The National Bureau of Statistics' statistical division codes (统计用区划代码),
+    copied unchanged into ``sources/``: the codes as of 2019-10-31 (333 streets and
+    townships, the number the 2019 league tables ranked) and as of 2022-10-31 (343,
+    ranked since 2021). ``code`` is the 9-digit code (its first 6 digits are the
+    district's), ``street_zh`` the official name, ``kind`` one of 街道 (urban
+    sub-district), 地区 (area office: a street office and a town in one), 镇 (town),
+    乡 (township). The rows keep the order of the source file (by code), so
+    ``street_id`` i is row i + 1 of the source; a district's ``streets`` is its count
+    of rows there.
+
+street (English name)
+    Pinyin of the official name without its kind (街道/地区/镇/乡) and without an
+    ethnic marker (满族, 回族), syllables joined, an apostrophe before a syllable
+    starting with a, o or e (Tian'anmen), first letter capital: 东华门街道 -> Donghuamen,
+    长哨营满族乡 -> Changshaoying. A one-character stem keeps its kind: 张镇 -> Zhangzhen.
+    Where the stems of two streets of a table would read the same, both add their
+    kind in English (Subdistrict, Area, Town, Township): 南苑街道 -> Nanyuan
+    Subdistrict, 南苑地区 -> Nanyuan Area (2019); where the kinds are the same too, the
+    district instead: 八里庄街道 of Chaoyang -> Balizhuang (Chaoyang). No two streets of a
+    table share an English name; a street's name can differ between the tables (南苑街道
+    is plain Nanyuan in 2022): the code is the key that lasts.
+    pypinyin reads a few place names wrongly (长 as zhang in 长辛店, 什刹海 as
+    shensha...); ``PINYIN_FIXES`` gives their readings.
 
 Districts
     The 16 districts of Beijing with their official English (pinyin) and Chinese
-    names [pub].
+    names and their 6-digit codes [pub], in the order of their codes.
 
-population_10k (district)
+population_10k (district), table beijing_2019
     Resident population (常住人口) at end-2019, in units of 10,000 persons,
     as given in the Beijing Statistical Yearbook 2020 / the 2019 district
     statistical bulletins [approx]. Chaoyang 347.3, Haidian 323.7,
@@ -35,38 +66,38 @@ population_10k (district)
     more recalled values are off by a few thousand people (0.03 %). Daxing
     includes the Beijing Economic-Technological Development Area (亦庄).
 
-streets (district)
-    Number of streets + towns + townships (街道 + 镇 + 乡) per district. The seed
-    article (July 2019) ranks "16 districts, 333 streets/townships"; the official
-    count was 338 after the 2019 re-divisions. We start from the approximate
-    2019 counts (sum 338) [approx] and remove 5 in districts that created new
-    streets in 2019: Fengtai -2, Changping -1, Daxing -2 [assume] (which exact
-    streets were new is not modelled; only the totals matter to the model).
+population_10k (district), table beijing_2022
+    Resident population at the 7th census, 2020-11-01 [pub] (Beijing census bulletin
+    No. 2, 2021-05-19, as quoted by 北京青年报 the same day), persons / 10,000 rounded
+    to 0.01; sum 2189.31 x 10k. The published end-2022 total is 2184.3 x 10k (0.2 %
+    fewer); district figures of 2022 are not used [assume: the census split holds].
 
 tickets_2019_k (district)
     Tickets in 2019 in thousands where published (DOMAIN.md "district volumes,
     2019"): Chaoyang 320, Haidian 220, Fengtai 170, Yanqing 40 [pub]. Empty
     elsewhere. Whether these counts include tickets routed to city departments
     is not stated; we treat them as the district's street-level volume [assume].
+    Both tables carry the same 2019 figures.
 
-Street population
+Street population [assume]
     The district population is split over its streets by a symmetric Dirichlet
-    draw with concentration ``DIRICHLET_ALPHA`` = 8 per street [assume]: a street's
+    draw with concentration ``DIRICHLET_ALPHA`` = 8 per street: a street's
     share is Gamma(8)-distributed before normalising (coefficient of variation
     0.35), so the 90th-percentile street of a district is ~2.5x the 10th-percentile
-    one; the extremes of a district differ 2-9x in the generated files. (Real
-    streets vary more -- dense urban streets vs rural townships -- but no
-    per-street figures are used here.) Shares
+    one. (Real streets vary more -- dense urban streets vs rural townships -- but no
+    per-street figures are published; the kind of a street is not used.) Shares
     are apportioned to units of 0.01 (100 persons) by largest remainder, so the
     streets of a district sum *exactly* to the district population.
 
 demand_weight (street)
-    The street's share of all street-level tickets of the city; all 333 weights
-    sum to exactly 1 (8 decimals, largest-remainder rounding).
+    The street's share of all street-level tickets of the city; all weights of a
+    table sum to exactly 1 (8 decimals, largest-remainder rounding).
     1. District volume: the published ``tickets_2019_k`` where there is one; for
        the other 12 districts, the pooled per-capita rate of the four published
        districts (750 k tickets / 909.2 x 10k residents = 0.825 k per 10k
-       residents) times the district population [assume].
+       residents) times the district population [assume]. For 2022, each district's
+       2019 rate per resident (published volume / 2019 population, else the pooled
+       rate) times its census population [assume: demand per resident as in 2019].
     2. District share = district volume / sum over districts.
     3. Within a district, proportional to street population x a lognormal
        factor with median 1 and sigma ``DEMAND_SIGMA`` = 0.3 [assume]: some
@@ -86,34 +117,35 @@ duty (street)
     streets they are is a seeded draw without replacement. This gives about
     70 % 24-hour streets city-wide (the exact count is printed).
 
-capacity_factor (street)
-    Caseworker capacity of the street relative to what its demand alone would
-    call for: lognormal, median 1, sigma ``CAPACITY_SIGMA`` = 0.25, 3 decimals
-    [assume]: streets are staffed unevenly, so some are overloaded and some idle.
-
-Names
-    Street names are generated placeholders, "<District>-NN" and
-    "<区名去掉区>NN街乡", numbered 01.. within the district. They are *not* the
-    real street names and must not be read as such.
+capacity_factor (street) [assume]
+    Caseworker capacity of the street relative to what its demand alone would call
+    for: streets are staffed unevenly, but every street keeps headroom. The model
+    sizes a street's slots as workload / target utilisation (0.7) x capacity_factor
+    (``street_caseworkers`` in sim/ticketing.py), so a street's nominal utilisation is
+    0.7 / capacity_factor. Rule: capacity_factor = ``CAPACITY_FLOOR`` (0.8) + 0.2 x X,
+    X lognormal with mean 1 and sigma ``CAPACITY_SIGMA`` = 0.6 (3 decimals): the
+    smallest factor is 0.8, i.e. no street is loaded beyond 0.7 / 0.8 = 87.5 % of its
+    capacity, and the mean is 1 (in expectation; the printed sample mean is within a
+    few per mille). The generator checks the floor.
 """
 
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-SEED = 20190701  # date of the seed article (北京青年报, 2019-07-01)
 DIRICHLET_ALPHA = 8.0  # [assume] per-street concentration of the population split
 DEMAND_SIGMA = 0.3  # [assume] lognormal sigma of the per-street demand-per-resident factor
-CAPACITY_SIGMA = 0.25  # [assume] lognormal sigma of the staffing factor
+CAPACITY_FLOOR = 0.8  # [assume] smallest capacity factor: nominal utilisation <= 0.7 / 0.8 = 0.875
+CAPACITY_SIGMA = 0.6  # [assume] lognormal sigma of the capacity factor's excess over the floor
 WEIGHT_DECIMALS = 8
 POP_DECIMALS = 2
 
 OUT_DIR = Path(__file__).resolve().parent
-DISTRICTS_CSV = OUT_DIR / "beijing_2019_districts.csv"
-STREETS_CSV = OUT_DIR / "beijing_2019_streets.csv"
+SOURCES_DIR = OUT_DIR / "sources"
 
 # Planning zones and their share of 24-hour streets [assume].
 ZONE_24H_SHARE = {
@@ -123,30 +155,51 @@ ZONE_24H_SHARE = {
     "ecological": 0.45,
 }
 
-# district, district_zh, zone, population_10k (end-2019), streets 2019 (approx),
-# streets removed to reach 333 [assume], tickets_2019_k or None
+# district, district_zh, code, zone, population_10k end-2019 [approx],
+# population at the 2020 census in persons [pub], tickets_2019_k or None. In code order.
 DISTRICTS = [
-    ("Dongcheng", "东城区", "core", "79.4", 17, 0, None),
-    ("Xicheng", "西城区", "core", "113.7", 15, 0, None),
-    ("Chaoyang", "朝阳区", "central", "347.3", 43, 0, 320),
-    ("Haidian", "海淀区", "central", "323.7", 29, 0, 220),
-    ("Fengtai", "丰台区", "central", "202.5", 24, 2, 170),
-    ("Shijingshan", "石景山区", "central", "57.0", 9, 0, None),
-    ("Mentougou", "门头沟区", "ecological", "34.4", 13, 0, None),
-    ("Fangshan", "房山区", "plain", "125.5", 28, 0, None),
-    ("Tongzhou", "通州区", "plain", "167.5", 22, 0, None),
-    ("Shunyi", "顺义区", "plain", "122.8", 25, 0, None),
-    ("Changping", "昌平区", "plain", "216.6", 22, 1, None),
-    ("Daxing", "大兴区", "plain", "188.6", 22, 2, None),
-    ("Huairou", "怀柔区", "ecological", "42.2", 16, 0, None),
-    ("Pinggu", "平谷区", "ecological", "45.7", 18, 0, None),
-    ("Miyun", "密云区", "ecological", "50.3", 20, 0, None),
-    ("Yanqing", "延庆区", "ecological", "35.7", 15, 0, 40),
+    ("Dongcheng", "东城区", "110101", "core", "79.4", 708829, None),
+    ("Xicheng", "西城区", "110102", "core", "113.7", 1106214, None),
+    ("Chaoyang", "朝阳区", "110105", "central", "347.3", 3452460, 320),
+    ("Fengtai", "丰台区", "110106", "central", "202.5", 2019764, 170),
+    ("Shijingshan", "石景山区", "110107", "central", "57.0", 567851, None),
+    ("Haidian", "海淀区", "110108", "central", "323.7", 3133469, 220),
+    ("Mentougou", "门头沟区", "110109", "ecological", "34.4", 392606, None),
+    ("Fangshan", "房山区", "110111", "plain", "125.5", 1312778, None),
+    ("Tongzhou", "通州区", "110112", "plain", "167.5", 1840295, None),
+    ("Shunyi", "顺义区", "110113", "plain", "122.8", 1324044, None),
+    ("Changping", "昌平区", "110114", "plain", "216.6", 2269487, None),
+    ("Daxing", "大兴区", "110115", "plain", "188.6", 1993591, None),
+    ("Huairou", "怀柔区", "110116", "ecological", "42.2", 441040, None),
+    ("Pinggu", "平谷区", "110117", "ecological", "45.7", 457313, None),
+    ("Miyun", "密云区", "110118", "ecological", "50.3", 527683, None),
+    ("Yanqing", "延庆区", "110119", "ecological", "35.7", 345671, 40),
 ]
-# District populations checked against quotations of the 2019 district bulletins.
+# District populations of 2019 checked against quotations of the 2019 district bulletins.
 POP_CHECKED = {"Chaoyang", "Haidian", "Changping", "Shijingshan"}
-CITY_STREETS = 333  # [pub] seed article: "16 districts, 333 streets/townships"
-CITY_POPULATION_PUB_10K = "2153.6"  # [pub] Beijing 2019 statistical communique
+CITY_POPULATION_PUB_10K = {2019: "2153.6", 2022: "2184.3"}  # [pub] statistical communiques, year end
+
+# The tables: source file, seed, number of streets [pub], population basis.
+TABLES = {
+    "beijing_2019": {"year": 2019, "source": "beijing_streets_2019.csv", "seed": 20190701, "streets": 333},
+    "beijing_2022": {"year": 2022, "source": "beijing_streets_2022.csv", "seed": 20221229, "streets": 343},
+}
+# seeds: the date of the seed article (北京青年报, 2019-07-01); the publication date of the 2022 codes.
+
+KIND_EN = {"街道": "Subdistrict", "地区": "Area", "镇": "Town", "乡": "Township"}
+ETHNIC_MARKERS = ("满族", "回族")
+# Place-name readings pypinyin gets wrong (polyphonic characters), as syllables.
+PINYIN_FIXES = {
+    "什刹海": "shi cha hai",
+    "大栅栏": "da shi lan",
+    "劲松": "jin song",
+    "朝阳门": "chao yang men",
+    "佛子庄": "fo zi zhuang",
+    "长辛店": "chang xin dian",
+    "长阳": "chang yang",
+    "长沟": "chang gou",
+    "长哨营": "chang shao ying",
+}
 
 
 def units(text: str, decimals: int) -> int:
@@ -176,62 +229,126 @@ def apportion(shares: np.ndarray, total: int) -> np.ndarray:
     return base
 
 
-def district_rows():
-    rows = []
-    for name, name_zh, _zone, pop, streets_2019, removed, tickets in DISTRICTS:
-        pop_src = (
-            "population [approx, Beijing Statistical Yearbook 2020; checked vs 2019 district bulletin]"
-            if name in POP_CHECKED
-            else "population [approx, Beijing Statistical Yearbook 2020]"
-        )
-        if name == "Daxing":
-            pop_src += " incl. Economic-Technological Development Area"
-        if removed:
-            st_src = (
-                f"streets {streets_2019 - removed} = 2019 count {streets_2019} [approx] "
-                f"minus {removed} created in 2019 [assume] to reach the 2018 total of 333"
-            )
+def census_10k(persons: int) -> str:
+    """Persons -> units of 10,000 with 2 decimals, rounded half up (708829 -> "70.88")."""
+    return fmt_units((persons + 50) // 100, 2)
+
+
+def district_population(year: int) -> list[str]:
+    return [d[4] if year == 2019 else census_10k(d[5]) for d in DISTRICTS]
+
+
+# ---------------------------------------------------------------------- sources and names
+def read_source(name: str) -> list[dict]:
+    """The rows of a source file, checked: 9-digit unique codes under their district's code."""
+    with open(SOURCES_DIR / name, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    zh_of = {d[2]: d[1] for d in DISTRICTS}
+    for r in rows:
+        assert len(r["code"]) == 9 and r["code"].isdigit(), r
+        assert r["code"][:6] == r["district_code"] and zh_of[r["district_code"]] == r["district"], r
+        assert r["kind"] in KIND_EN and r["name"].endswith(r["kind"]), r
+    assert len({r["code"] for r in rows}) == len(rows), name
+    return rows
+
+
+def stem(row: dict) -> str:
+    """The name without its kind and ethnic marker; a one-character stem keeps its kind."""
+    base = row["name"]
+    for marker in ETHNIC_MARKERS:
+        base = base.replace(marker, "")
+    short = base[: -len(row["kind"])]
+    return short if len(short) > 1 else base
+
+
+def pinyin(text: str) -> str:
+    """Place-name pinyin without tones: syllables joined, an apostrophe before a, o, e."""
+    from pypinyin import lazy_pinyin  # generator-only dependency
+
+    syllables = PINYIN_FIXES[text].split() if text in PINYIN_FIXES else lazy_pinyin(text)
+    assert all(s.isascii() and s.isalpha() and "v" not in s for s in syllables), (text, syllables)
+    word = syllables[0] + "".join(("'" + s) if s[0] in "aoe" else s for s in syllables[1:])
+    return word[0].upper() + word[1:]
+
+
+def english_names(rows: list[dict]) -> list[str]:
+    """English names of a table's streets (in its order), unique within the table."""
+    district_en = {d[2]: d[0] for d in DISTRICTS}
+    bases = [pinyin(stem(r)) for r in rows]
+    group = Counter(b.lower() for b in bases)
+    kinds = Counter((b.lower(), r["kind"]) for b, r in zip(bases, rows))
+    names = []
+    for base, r in zip(bases, rows):
+        if group[base.lower()] == 1:
+            names.append(base)
+        elif kinds[(base.lower(), r["kind"])] == 1:
+            names.append(f"{base} {KIND_EN[r['kind']]}")
         else:
-            st_src = f"streets {streets_2019} [approx, 2019 official count]"
+            names.append(f"{base} ({district_en[r['district_code']]})")
+    assert len(set(names)) == len(names), [n for n, c in Counter(names).items() if c > 1]
+    return names
+
+
+# ---------------------------------------------------------------------- tables
+def district_rows(year: int, counts: dict[str, int], source: str) -> list[dict]:
+    rows = []
+    for (name, name_zh, code, _zone, _pop19, _census, tickets), pop in zip(DISTRICTS, district_population(year)):
+        if year == 2019:
+            pop_src = ("population [approx, Beijing Statistical Yearbook 2020; checked vs 2019 district bulletin]"
+                       if name in POP_CHECKED else "population [approx, Beijing Statistical Yearbook 2020]")
+            if name == "Daxing":
+                pop_src += " incl. Economic-Technological Development Area"
+        else:
+            pop_src = "population [pub, 7th census 2020-11-01, Beijing census bulletin no. 2]"
+        st_src = f"streets {counts[code]} [pub, NBS division codes, sources/{source}]"
         if tickets is None:
             tk_src = "tickets not published (demand from pooled per-capita rate [assume])"
         else:
             tk_src = f"tickets {tickets}k [pub, DOMAIN.md district volumes 2019]"
-        rows.append(
-            {
-                "district": name,
-                "district_zh": name_zh,
-                "population_10k": pop,
-                "streets": streets_2019 - removed,
-                "tickets_2019_k": "" if tickets is None else str(tickets),
-                "source": "; ".join([pop_src, st_src, tk_src]),
-            }
-        )
+        if year != 2019:
+            tk_src += "; 2019 demand per resident carried to 2022 [assume]"
+        rows.append({"district": name, "district_zh": name_zh, "code": code, "population_10k": pop,
+                     "streets": counts[code], "tickets_2019_k": "" if tickets is None else str(tickets),
+                     "source": "; ".join([pop_src, st_src, tk_src])})
     return rows
 
 
-def build():
-    ss = np.random.SeedSequence(SEED)
-    rng_pop, rng_demand, rng_duty, rng_cap = (np.random.default_rng(s) for s in ss.spawn(4))
-
-    n_streets = np.array([d[4] - d[5] for d in DISTRICTS])
-    assert n_streets.sum() == CITY_STREETS, n_streets.sum()
-    pop_10k = np.array([float(d[3]) for d in DISTRICTS])
-
-    # District ticket volumes: published, else pooled per-capita rate x population.
+def district_volume(year: int) -> tuple[np.ndarray, float]:
+    """Street tickets per district (thousands, relative) and the pooled 2019 rate."""
+    pop19 = np.array([float(d[4]) for d in DISTRICTS])
     published = np.array([d[6] is not None for d in DISTRICTS])
     tickets = np.array([d[6] if d[6] is not None else np.nan for d in DISTRICTS], dtype=float)
-    rate = tickets[published].sum() / pop_10k[published].sum()  # k tickets per 10k residents
-    volume = np.where(published, tickets, rate * pop_10k)
-    district_share = volume / volume.sum()
+    rate = tickets[published].sum() / pop19[published].sum()  # k tickets per 10k residents, 2019
+    per_resident = np.where(published, tickets / pop19, rate)
+    pop = np.array([float(p) for p in district_population(year)])
+    return per_resident * pop, rate
 
+
+def build(table: str, source_rows: list[dict]) -> tuple[list[dict], list[dict], np.ndarray, float]:
+    spec = TABLES[table]
+    year = spec["year"]
+    ss = np.random.SeedSequence(spec["seed"])
+    rng_pop, rng_demand, rng_duty, rng_cap = (np.random.default_rng(s) for s in ss.spawn(4))
+
+    counts = Counter(r["district_code"] for r in source_rows)
+    assert sum(counts.values()) == spec["streets"] and set(counts) == {d[2] for d in DISTRICTS}
+    drows = district_rows(year, counts, spec["source"])
+    volume, rate = district_volume(year)
+    district_share = volume / volume.sum()
+    pops = district_population(year)
+
+    names = english_names(source_rows)
     streets = []
     raw_weight = []
-    for d, (name, name_zh, zone, pop, _s19, _rm, _tk) in enumerate(DISTRICTS):
-        n = int(n_streets[d])
+    start = 0
+    for d, (name, _name_zh, code, zone, _p19, _census, _tk) in enumerate(DISTRICTS):
+        n = counts[code]
+        mine, mine_en = source_rows[start:start + n], names[start:start + n]
+        assert all(r["district_code"] == code for r in mine), f"{spec['source']}: rows not grouped by district"
+        start += n
         # Population split (Dirichlet), apportioned exactly in units of 0.01 x 10k.
         shares = rng_pop.dirichlet(np.full(n, DIRICHLET_ALPHA))
-        pop_units = apportion(shares, units(pop, POP_DECIMALS))
+        pop_units = apportion(shares, units(pops[d], POP_DECIMALS))
         # Demand within the district: population x lognormal(0, sigma) factor.
         factor = rng_demand.lognormal(mean=0.0, sigma=DEMAND_SIGMA, size=n)
         w = pop_units * factor
@@ -240,26 +357,27 @@ def build():
         n24 = int(round(ZONE_24H_SHARE[zone] * n))
         is24 = np.zeros(n, dtype=bool)
         is24[rng_duty.choice(n, size=n24, replace=False)] = True
-        # Staffing relative to demand: lognormal, median 1.
-        cap = rng_cap.lognormal(mean=0.0, sigma=CAPACITY_SIGMA, size=n)
-        short_zh = name_zh[:-1] if name_zh.endswith("区") else name_zh
-        for i in range(n):
-            streets.append(
-                {
-                    "street": f"{name}-{i + 1:02d}",
-                    "street_zh": f"{short_zh}{i + 1:02d}街乡",
-                    "district": name,
-                    "population_10k": fmt_units(int(pop_units[i]), POP_DECIMALS),
-                    "duty": "24h" if is24[i] else "office",
-                    "capacity_factor": f"{cap[i]:.3f}",
-                }
-            )
+        # Staffing relative to demand: floor + 0.2 x lognormal with mean 1.
+        excess = rng_cap.lognormal(mean=-CAPACITY_SIGMA**2 / 2, sigma=CAPACITY_SIGMA, size=n)
+        cap = CAPACITY_FLOOR + (1.0 - CAPACITY_FLOOR) * excess
+        for i, r in enumerate(mine):
+            streets.append({
+                "code": r["code"],
+                "street": mine_en[i],
+                "street_zh": r["name"],
+                "kind": r["kind"],
+                "district": name,
+                "population_10k": fmt_units(int(pop_units[i]), POP_DECIMALS),
+                "duty": "24h" if is24[i] else "office",
+                "capacity_factor": f"{cap[i]:.3f}",
+            })
+    assert start == len(source_rows)
 
     weight_units = apportion(np.concatenate(raw_weight), 10**WEIGHT_DECIMALS)
     for i, row in enumerate(streets):
         row["street_id"] = i
         row["demand_weight"] = fmt_units(int(weight_units[i]), WEIGHT_DECIMALS)
-    return streets, district_share, rate
+    return drows, streets, district_share, rate
 
 
 def write_csv(path: Path, fieldnames, rows):
@@ -270,55 +388,50 @@ def write_csv(path: Path, fieldnames, rows):
             writer.writerow({k: row[k] for k in fieldnames})
 
 
-def main():
-    drows = district_rows()
-    streets, district_share, rate = build()
+DISTRICT_FIELDS = ["district", "district_zh", "code", "population_10k", "streets", "tickets_2019_k", "source"]
+STREET_FIELDS = ["street_id", "code", "street", "street_zh", "kind", "district", "population_10k", "demand_weight",
+                 "duty", "capacity_factor"]
 
-    write_csv(
-        DISTRICTS_CSV,
-        ["district", "district_zh", "population_10k", "streets", "tickets_2019_k", "source"],
-        drows,
-    )
-    write_csv(
-        STREETS_CSV,
-        [
-            "street_id",
-            "street",
-            "street_zh",
-            "district",
-            "population_10k",
-            "demand_weight",
-            "duty",
-            "capacity_factor",
-        ],
-        streets,
-    )
 
-    # Self-checks.
-    assert len(drows) == 16
-    assert len(streets) == CITY_STREETS
-    assert [s["street_id"] for s in streets] == list(range(CITY_STREETS))
+def check(table: str, source_rows: list[dict], drows: list[dict], streets: list[dict]) -> None:
+    n = TABLES[table]["streets"]
+    assert len(drows) == 16 and len(streets) == n
+    assert [s["street_id"] for s in streets] == list(range(n))
+    assert [s["code"] for s in streets] == [r["code"] for r in source_rows]
+    assert [s["street_zh"] for s in streets] == [r["name"] for r in source_rows]
     total_w = sum(units(s["demand_weight"], WEIGHT_DECIMALS) for s in streets)
     assert total_w == 10**WEIGHT_DECIMALS, total_w
     for d in drows:
         mine = [s for s in streets if s["district"] == d["district"]]
         assert len(mine) == d["streets"], d["district"]
+        assert all(s["code"].startswith(d["code"]) for s in mine), d["district"]
         pop = sum(units(s["population_10k"], POP_DECIMALS) for s in mine)
         assert pop == units(d["population_10k"], POP_DECIMALS), d["district"]
-    assert len({s["street"] for s in streets}) == CITY_STREETS
-    assert len({s["street_zh"] for s in streets}) == CITY_STREETS
+    assert len({s["street"] for s in streets}) == n
+    assert min(float(s["capacity_factor"]) for s in streets) >= CAPACITY_FLOOR
 
-    n24 = sum(s["duty"] == "24h" for s in streets)
-    city_pop = sum(units(d["population_10k"], 1) for d in drows)
-    print(f"wrote {DISTRICTS_CSV.name} (16 districts) and {STREETS_CSV.name} ({len(streets)} streets)")
-    print(
-        f"population sum {fmt_units(city_pop, 1)} x 10k (published city total "
-        f"{CITY_POPULATION_PUB_10K}); pooled rate {rate:.4f} k tickets per 10k residents"
-    )
-    print(f"24h streets: {n24}/{len(streets)} = {n24 / len(streets):.1%}")
-    print(f"{'district':<12} {'streets':>7} {'pop_10k':>8} {'demand_share':>12}")
-    for d, share in zip(drows, district_share):
-        print(f"{d['district']:<12} {d['streets']:>7} {d['population_10k']:>8} {share:>12.4f}")
+
+def main():
+    for table, spec in TABLES.items():
+        source_rows = read_source(spec["source"])
+        drows, streets, district_share, rate = build(table, source_rows)
+        check(table, source_rows, drows, streets)
+        write_csv(OUT_DIR / f"{table}_districts.csv", DISTRICT_FIELDS, drows)
+        write_csv(OUT_DIR / f"{table}_streets.csv", STREET_FIELDS, streets)
+
+        n24 = sum(s["duty"] == "24h" for s in streets)
+        city_pop = sum(units(d["population_10k"], POP_DECIMALS) for d in drows)
+        cap = np.array([float(s["capacity_factor"]) for s in streets])
+        kinds = Counter(s["kind"] for s in streets)
+        print(f"{table}: wrote {table}_districts.csv (16 districts) and {table}_streets.csv ({len(streets)} streets: "
+              + ", ".join(f"{k} {v}" for k, v in kinds.items()) + ")")
+        print(f"  population sum {fmt_units(city_pop, POP_DECIMALS)} x 10k (published city total end-{spec['year']} "
+              f"{CITY_POPULATION_PUB_10K[spec['year']]}); pooled 2019 rate {rate:.4f} k tickets per 10k residents")
+        print(f"  24h streets: {n24}/{len(streets)} = {n24 / len(streets):.1%}; capacity_factor min {cap.min():.3f} "
+              f"(utilisation <= {0.7 / cap.min():.3f} at target 0.7), mean {cap.mean():.3f}, max {cap.max():.3f}")
+        print(f"  {'district':<12} {'streets':>7} {'pop_10k':>8} {'demand_share':>12}")
+        for d, share in zip(drows, district_share):
+            print(f"  {d['district']:<12} {d['streets']:>7} {d['population_10k']:>8} {share:>12.4f}")
 
 
 if __name__ == "__main__":
