@@ -317,3 +317,34 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     assert (grey < 100).mean() > 0.003  # text is drawn
     marker = np.all(np.abs(pixels.astype(int) - MARKER_RGB) <= 8, axis=2)
     assert marker.sum() > 100_000, "the embedded charts were not drawn"  # both charts (~150,000 pixels)
+
+
+def test_street_signal_in_the_robustness_section(run_dir):
+    """The ICC and the month-to-month rank correlation (analysis.street_signal), with
+    their CIs, or the reason one is not available (this run ranks one month)."""
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    if not summary["ranking"].get("robustness"):  # no month ranked in this short run: give the section one
+        summary["ranking"]["robustness"] = {"2019-06": {"sources": {}, "effective_weights": None}}
+        summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    html = read_html(write_report(run_dir))
+    assert "How much of the table is the street?" in html
+    reason = summary["ranking"]["street_signal"]["reasons"]["rank_correlation"]  # the run's own block
+    assert f"n/a ({reason})" in html if reason else "<b>" in html
+    summary["ranking"]["street_signal"] = {
+        "icc_month": "2019-07", "icc": 0.7361, "icc_ci": [0.694, 0.775], "rank_correlation": 0.7947,
+        "rank_correlation_ci": [0.747, 0.842], "bottom_n": 10, "bottom_n_stay": 4.33, "bottom_n_stay_chance": 0.301,
+        "reasons": {"icc": None, "rank_correlation": None}}
+    summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    html = read_html(write_report(run_dir))
+    assert "<b>0.74</b>" in html and "95% CI 0.69 – 0.78" in html and "(74% here)" in html
+    assert "<b>0.79</b>" in html and "95% CI 0.75 – 0.84" in html
+    assert "of the bottom 10, 4.3 are again in the bottom 10 the next month (0.3 by chance)" in html
+    summary["ranking"]["street_signal"].update(icc=None, icc_ci=[None, None], reasons={"icc": "needs at least 2 "
+                                                                                      "replications"})
+    summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    html = read_html(write_report(run_dir))
+    assert "n/a (needs at least 2 replications)" in html and "here)" not in html
+    del summary["ranking"]["street_signal"]  # a run from before analysis.street_signal
+    summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    assert "How much of the table" not in read_html(write_report(run_dir))

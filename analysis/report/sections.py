@@ -269,8 +269,35 @@ def robustness(summary: dict, cfg: dict, run_dir: Path, month_shown: str | None 
                                  ranking.get("weights") or {})
     if eff:
         out["effective"] = [(f"{zh} {en}", pct(nom), pct(e)) for en, zh, nom, e in eff]
+    out["signal"] = street_signal(ranking.get("street_signal"))
     out["files"] = [f for f in ("robustness.csv", "funnel.csv") if (Path(run_dir) / f).is_file()]
     return out
+
+
+def street_signal(sig) -> dict | None:
+    """The two headline numbers of ``summary["ranking"]["street_signal"]``
+    (:mod:`analysis.street_signal`) as text: the ICC of the composite score across
+    replications and the month-to-month rank correlation, each with its 95% CI or the
+    reason it is not available; None without that block."""
+    if not isinstance(sig, dict):
+        return None
+    reasons = sig.get("reasons") if isinstance(sig.get("reasons"), dict) else {}
+
+    def value(key: str, reason_key: str) -> dict:
+        v = to_float(sig.get(key))
+        ci = sig.get(f"{key}_ci") if isinstance(sig.get(f"{key}_ci"), list) else [None, None]
+        lo, hi = (to_float(c) for c in (ci + [None, None])[:2])
+        return {"value": None if v is None else f"{v:.2f}",
+                "ci": f"{lo:.2f} – {hi:.2f}" if lo is not None and hi is not None else "",
+                "reason": reasons.get(reason_key) or "not available"}
+
+    stay, chance = to_float(sig.get("bottom_n_stay")), to_float(sig.get("bottom_n_stay_chance"))
+    n = to_float(sig.get("bottom_n"))
+    return {"month": sig.get("icc_month") or "", "icc": value("icc", "icc"),
+            "share": pct(to_float(sig.get("icc"))),
+            "rho": value("rank_correlation", "rank_correlation"),
+            "stay": None if stay is None or n is None else
+            {"stay": f"{stay:.1f}", "n": f"{n:.0f}", "chance": "n/a" if chance is None else f"{chance:.1f}"}}
 
 
 def _effective_weight_rows(eff, nominal: dict) -> list[tuple[str, str, float | None, float | None]]:
