@@ -11,20 +11,28 @@ Definitions (the names are a promised interface):
 - ``deadline_compliance``: closed within deadline / tickets whose deadline fell inside
   the run (a ticket still open past its deadline counts as missed).
 - ``returned_share``: tickets returned (退单) at least once / tickets dispatched.
-- ``response_rate``: signed for within ``streets.response_threshold_h`` of delivery /
+- ``response_rate``: signed for within ``streets.response_threshold_h`` of delivery,
+  counted on ``streets.response_clock`` (the street's duty hours by default) /
   delivered tickets whose outcome is known (signed, or the threshold passed).
+- ``survey_coverage``: callbacks made within their window / callbacks decided (made or
+  missed); tickets drawn for a callback but still pending at the end are left out.
 - ``resolution_rate``: citizen says solved / callbacks that reached the citizen.
 - ``satisfaction_rate``: (satisfied + w x basically satisfied) / callbacks that reached
   the citizen, w = ``survey.basic_satisfied_weight``.
-- ``repeat_calls``: calls about a problem whose ticket closed unresolved.
+- ``repeat_calls``: calls about a problem whose ticket closed unresolved (in the
+  monthly tables: tickets of such calls, at the street that closed the problem).
 City-wide rates cover all tickets (streets and departments); the monthly tables cover
-street tickets.
+street tickets, and say how complete each month's surveys are (``survey_pending``:
+tickets drawn for a callback whose callback was not decided by the end of the run).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from sim.records import REPEAT, CallRecords, TicketRecords
+from sim.records import SURVEY_MADE as MADE
+from sim.records import SURVEY_MISSED as MISSED
+from sim.records import SURVEY_PENDING as PENDING
 
 MINUTES_PER_HOUR = 60.0
 MINUTES_PER_DAY = 1440.0
@@ -32,12 +40,15 @@ SATISFIED, BASIC = 2, 1
 
 TICKET_KPIS = (
     "tickets_closed", "tickets_open_at_end", "tickets_per_day", "dispatch_delay_mean_h", "lead_time_mean_h",
-    "lead_time_p90_h", "deadline_compliance", "returned_share", "response_rate", "resolution_rate",
-    "satisfaction_rate", "repeat_calls",
+    "lead_time_p90_h", "deadline_compliance", "returned_share", "response_rate", "survey_coverage",
+    "resolution_rate", "satisfaction_rate", "repeat_calls",
 )
 MONTHLY_COLUMNS = ("tickets", "signed_on_time", "responded_known", "surveyed", "contacted", "resolved",
                    "satisfied", "basically_satisfied", "response_rate", "resolution_rate", "satisfaction_rate",
-                   "deadline_due", "deadline_met", "backlog")
+                   "deadline_due", "deadline_met", "backlog", "survey_made", "survey_missed", "survey_pending",
+                   "survey_coverage", "repeat_calls")
+#: Columns of MONTHLY_COLUMNS that are shares (the rest are counts).
+MONTHLY_SHARES = ("response_rate", "resolution_rate", "satisfaction_rate", "survey_coverage")
 #: Bin edges (hours) of the lead-time histograms: fine near the 2 h and 24 h limits,
 #: coarse around 7 and 15 days.
 LEAD_TIME_EDGES_H = (0, 1, 2, 4, 8, 12, 24, 36, 48, 72, 96, 120, 144, 168, 216, 264, 312, 360, 480, 720, 1e9)
@@ -58,7 +69,7 @@ def ticket_kpis(t: TicketRecords, calls: CallRecords, response_threshold_min: fl
     due = mine & (t.deadline_min <= hi)
     met = due & (t.closed_min <= t.deadline_min)  # NaN (still open) compares False
     dispatched = mine & ~np.isnan(t.dispatched_min)
-    responded, known = _response(t, hi, response_threshold_min)
+    responded, known = _response(t)
     reached = mine & (t.reached == 1)
     satisfied = np.count_nonzero(reached & (t.satisfaction == SATISFIED))
     basic = np.count_nonzero(reached & (t.satisfaction == BASIC))
@@ -74,6 +85,8 @@ def ticket_kpis(t: TicketRecords, calls: CallRecords, response_threshold_min: fl
         "deadline_compliance": _ratio(met.sum(), due.sum()),
         "returned_share": _ratio(np.count_nonzero(dispatched & (t.returns > 0)), dispatched.sum()),
         "response_rate": _ratio(np.count_nonzero(mine & responded), np.count_nonzero(mine & known)),
+        "survey_coverage": _ratio(np.count_nonzero(mine & (t.survey_status == MADE)),
+                                  np.count_nonzero(mine & np.isin(t.survey_status, (MADE, MISSED)))),
         "resolution_rate": _ratio(np.count_nonzero(reached & (t.resolved == 1)), reached.sum()),
         "satisfaction_rate": _ratio(satisfied + basic_weight * basic, reached.sum()),
         "repeat_calls": int(np.count_nonzero((calls.origin == REPEAT) & (calls.arrival_min >= lo)
@@ -81,12 +94,9 @@ def ticket_kpis(t: TicketRecords, calls: CallRecords, response_threshold_min: fl
     }
 
 
-def _response(t: TicketRecords, horizon: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """(signed in time, outcome known) per ticket."""
-    lag = t.signed_min - t.delivered_min
-    responded = lag <= threshold
-    known = responded | (lag > threshold) | (t.delivered_min + threshold <= horizon)
-    return responded, known & ~np.isnan(t.delivered_min)
+def _response(t: TicketRecords) -> tuple[np.ndarray, np.ndarray]:
+    """Signed within the threshold (on the response clock), and whether that is known."""
+    return t.responded == 1, t.responded >= 0
 
 
 def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min: float,
@@ -101,7 +111,7 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
     lo, hi = calls.warmup_min, calls.horizon_min
     street_tickets = (t.street >= 0) & (t.created_min >= lo) & (t.created_min < hi)
     month_key, month_ends = _months(calls, t.created_min)
-    responded, known = _response(t, hi, response_threshold_min)
+    responded, known = _response(t)
     due = t.deadline_min <= hi
     met = due & (t.closed_min <= t.deadline_min)
     reached = t.reached == 1
@@ -121,6 +131,9 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
                                                minlength=n_streets),
             "deadline_due": np.bincount(st, due[sel], minlength=n_streets),
             "deadline_met": np.bincount(st, met[sel], minlength=n_streets),
+            **{name: np.bincount(st, t.survey_status[sel] == code, minlength=n_streets)
+               for name, code in (("survey_made", MADE), ("survey_missed", MISSED), ("survey_pending", PENDING))},
+            "repeat_calls": np.bincount(st, t.repeat_of[sel] >= 0, minlength=n_streets),
         }
         at_end = min(end, hi)
         open_then = (t.street >= 0) & (t.delivered_min <= at_end) & ~(t.closed_min <= at_end)
@@ -143,6 +156,8 @@ def _rates(c: dict, basic_weight: float) -> dict:
             "resolution_rate": np.where(c["surveyed"] > 0, c["resolved"] / c["surveyed"], np.nan),
             "satisfaction_rate": np.where(c["surveyed"] > 0, (c["satisfied"] + basic_weight
                                                                 * c["basically_satisfied"]) / c["surveyed"], np.nan),
+            "survey_coverage": np.where(c["survey_made"] + c["survey_missed"] > 0,
+                                        c["survey_made"] / (c["survey_made"] + c["survey_missed"]), np.nan),
         }
 
 

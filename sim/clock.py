@@ -63,3 +63,18 @@ class OfficeHours:
             return float("inf")
         return max(t, self.opens[k])
 
+    def open_minutes_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Minutes the unit is open between times ``a`` and ``b`` (vectorised): the
+        clock of the unit's duty hours, on which the response time is counted."""
+        return self._open_minutes_until(b) - self._open_minutes_until(a)
+
+    def _open_minutes_until(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        if not self.opens:
+            return np.zeros_like(t)
+        opens, closes = np.asarray(self.opens), np.asarray(self.closes)
+        before = np.concatenate([[0.0], np.cumsum(closes - opens)])  # open minutes before opening k
+        k = np.searchsorted(opens, t, side="right") - 1  # the last opening at or before t
+        kk = np.maximum(k, 0)
+        inside = np.clip(t - opens[kk], 0.0, closes[kk] - opens[kk])
+        return np.where(k < 0, 0.0, before[kk] + inside)

@@ -18,6 +18,9 @@ FRESH, REDIAL, REPEAT = 0, 1, 2
 #: ``CallRecords.work_kind`` codes: back-office work the agents do between calls, in
 #: priority order (a lower code is done first).
 WORK_KINDS = {"dispatch": 0, "survey": 1}
+#: ``TicketRecords.survey_status`` codes: not drawn for a callback, still pending when
+#: the run ended, made within its window, missed (see sim/survey.py).
+SURVEY_NOT_DRAWN, SURVEY_PENDING, SURVEY_MADE, SURVEY_MISSED = -1, 0, 1, 2
 
 
 @dataclass
@@ -99,6 +102,15 @@ class TicketRecords:
     reached: np.ndarray | None = None
     contacted: np.ndarray | None = None
     satisfaction: np.ndarray | None = None
+    #: Delivery to signing on the response clock (``streets.response_clock``), NaN if
+    #: not signed; ``responded``: 1 within the threshold, 0 not, -1 not known yet.
+    response_min: np.ndarray | None = None
+    responded: np.ndarray | None = None
+    #: The callback: -1 not drawn, 0 pending at the end, 1 made in its window, 2 missed
+    #: (``sim.survey``).
+    survey_status: np.ndarray | None = None
+    #: The ticket whose unsolved problem this repeat call is about (-1: a first call).
+    repeat_of: np.ndarray | None = None
     #: Visits per station kind ("street", "district_desk", "department"): unit index,
     #: arrive, start and end of service (NaN if not yet).
     stations: dict | None = None

@@ -24,6 +24,17 @@ STREAM_IDS = {
     "redispatch": 10,  # steps after a return (re-dispatch, review)
     "dispatch_policy": 11,  # a dispatch policy's own numbers (sim/dispatch/)
 }
+#: Streams of the city itself (the same in every replication of a seed), e.g. each
+#: street's latent quality: a branch of the seed tree no replication number reaches.
+CITY_BRANCH = 2**32 - 1
+CITY_STREAM_IDS = {"street_quality": 0}
+
+
+def city_stream(seed: int, name: str) -> np.random.Generator:
+    """The generator of city property ``name`` for ``seed``: what every replication of
+    a run shares (persistent differences between streets)."""
+    seq = np.random.SeedSequence(seed, spawn_key=(CITY_BRANCH, CITY_STREAM_IDS[name]))
+    return np.random.Generator(np.random.PCG64(seq))
 
 
 class Streams:

@@ -15,14 +15,18 @@ from typing import Any
 from sim import dispatch as dispatch_policies
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
-from sim.validate import check_category, check_keys, integer, listing, number
+from sim.validate import check_category, check_keys, integer, listing, number, section
 
 #: Keys of the ``dispatch`` section every policy has (a policy adds its own).
 DISPATCH_KEYS = {"policy", "street_share", "centre", "district_desk", "review_time"}
 CENTRE_WORKERS = ("after_call", "agents", "desk")
 HOURS = ("office", "24h")
+RESPONSE_CLOCKS = ("duty_hours", "wall")
+SURVEY_STAFFING = ("team", "shared")
 URGENCY_KEYS = {"share", "deadline_h", "processing_scale", "queued"}
 DEFAULT = "default"
+#: Logit coefficients beyond this size would make a chance 0 or 1 in all but name.
+MAX_LOGIT = 20.0
 #: District desks sized to this share of their open time when a config leaves it out
 #: (conf/dispatch/*.yaml sets it) [assume].
 DEFAULT_DESK_UTILISATION = 0.8
@@ -68,6 +72,17 @@ class UrgencyClass:
 
 
 @dataclass(frozen=True)
+class ResolutionModel:
+    """Logit shifts of the chance a street ticket's problem is solved, on top of the
+    category's ``resolve_prob`` and the street's latent quality (sim/outcomes.py)."""
+
+    quality_sd_logit: float  # between-street spread of latent quality
+    late_logit: float  # closed after its deadline
+    returned_logit: float  # returned at least once
+    load_logit_per_busy_share: float  # x (busy share of the caseworkers at start - target utilisation)
+
+
+@dataclass(frozen=True)
 class StreetsConfig:
     target_utilisation: float
     demand_elasticity: float
@@ -75,6 +90,8 @@ class StreetsConfig:
     capacity_scale: float
     sign_time: Distribution
     response_threshold_min: float
+    response_clock: str  # duty_hours | wall
+    resolution: ResolutionModel
     urgency: tuple[UrgencyClass, ...]
     urgency_by_category: dict[str, int]  # category -> index of the urgency class it always gets
     processing: dict[str, Distribution]  # by category, with "default"
@@ -104,6 +121,9 @@ class SatisfactionModel:
     on_time: float
     returned: float
     contacted: float
+    lead_time_per_day: float
+    centre_wait_per_min: float
+    redials: float
     basic_band: float
 
 
@@ -111,6 +131,10 @@ class SatisfactionModel:
 class SurveyConfig:
     share: float
     delay: Distribution
+    window_min: float  # a callback not made this long after it is due is missed
+    staffing: str  # team | shared
+    team_agents: int | None  # None: sized to the expected callbacks (team_target_utilisation)
+    team_target_utilisation: float
     batch_interval_min: float  # callbacks due are handed to the agents at this interval
     callbacks_per_job: int  # callbacks an agent makes in a row before checking for calls
     callback_start_h: float  # callbacks are made between these hours of the day
@@ -225,8 +249,8 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
 
 def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
     s = "streets"
-    check_keys(raw, {"capacity", "sign_time", "response_threshold_h", "urgency", "urgency_by_category",
-                     "processing", "resolve_prob"}, s)
+    check_keys(raw, {"capacity", "sign_time", "response_threshold_h", "response_clock", "quality", "resolution",
+                     "urgency", "urgency_by_category", "processing", "resolve_prob"}, s)
     cap = raw.get("capacity")
     if not isinstance(cap, dict):
         raise ConfigError(f"{s}.capacity", cap, "a mapping")
@@ -240,6 +264,8 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
         sign_time=parse_distribution(raw.get("sign_time"), f"{s}.sign_time"),
         response_threshold_min=number(raw.get("response_threshold_h"), f"{s}.response_threshold_h",
                                       lo=0, lo_open=True) * 60,
+        response_clock=_choice(raw.get("response_clock", "duty_hours"), f"{s}.response_clock", RESPONSE_CLOCKS),
+        resolution=_resolution(raw.get("quality"), raw.get("resolution")),
         urgency=(urgency := _urgency(raw.get("urgency"), f"{s}.urgency")),
         urgency_by_category=_urgency_by_category(raw.get("urgency_by_category") or {}, categories, urgency),
         processing=_by_category(raw.get("processing"), f"{s}.processing", categories,
@@ -247,6 +273,16 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
         resolve_prob=_by_category(raw.get("resolve_prob"), f"{s}.resolve_prob", categories,
                                   lambda v, k: number(v, k, lo=0, hi=1)),
     )
+
+
+def _resolution(quality, raw) -> ResolutionModel:
+    """``streets.quality`` and ``streets.resolution``."""
+    quality = section(quality, "streets.quality", {"sd_logit"})
+    fields = ("late_logit", "returned_logit", "load_logit_per_busy_share")
+    raw = section(raw, "streets.resolution", set(fields))
+    return ResolutionModel(
+        quality_sd_logit=number(quality.get("sd_logit"), "streets.quality.sd_logit", lo=0, hi=MAX_LOGIT),
+        **{f: number(raw.get(f), f"streets.resolution.{f}", lo=-MAX_LOGIT, hi=MAX_LOGIT) for f in fields})
 
 
 def _urgency(raw, key: str) -> tuple[UrgencyClass, ...]:
@@ -315,14 +351,17 @@ def _departments(raw: dict) -> DepartmentsConfig:
 
 def _survey(raw: dict) -> SurveyConfig:
     s = "survey"
-    check_keys(raw, {"share", "delay", "batch_interval_min", "callbacks_per_job", "callback_hours", "work_time", "unreachable_prob", "contact_prob_on_time",
-                     "contact_prob_late", "satisfaction", "basic_satisfied_weight"}, s)
+    check_keys(raw, {"share", "delay", "window_h", "staffing", "team_agents", "team_target_utilisation",
+                     "batch_interval_min", "callbacks_per_job", "callback_hours", "work_time", "unreachable_prob",
+                     "contact_prob_on_time", "contact_prob_late", "satisfaction", "basic_satisfied_weight"}, s)
     sat = raw.get("satisfaction")
-    fields = ("intercept", "resolved", "on_time", "returned", "contacted", "basic_band")
+    fields = ("intercept", "resolved", "on_time", "returned", "contacted", "lead_time_per_day",
+              "centre_wait_per_min", "redials", "basic_band")
     if not isinstance(sat, dict):
         raise ConfigError(f"{s}.satisfaction", sat, "a mapping {" + ", ".join(fields) + "}")
     check_keys(sat, set(fields), f"{s}.satisfaction")
-    model = SatisfactionModel(**{f: number(sat.get(f), f"{s}.satisfaction.{f}") for f in fields})
+    model = SatisfactionModel(**{f: number(sat.get(f, 0.0), f"{s}.satisfaction.{f}", lo=-MAX_LOGIT, hi=MAX_LOGIT)
+                                 for f in fields})
     hours = listing(raw.get("callback_hours", [0, 24]), f"{s}.callback_hours", "[start_h, end_h]")
     if len(hours) != 2:
         raise ConfigError(f"{s}.callback_hours", hours, "[start_h, end_h] with 0 <= start_h < end_h <= 24")
@@ -334,6 +373,12 @@ def _survey(raw: dict) -> SurveyConfig:
     return SurveyConfig(
         share=_prob(raw, "share", s),
         delay=parse_distribution(raw.get("delay"), f"{s}.delay"),
+        window_min=number(raw.get("window_h"), f"{s}.window_h", lo=0, lo_open=True) * 60,
+        staffing=_choice(raw.get("staffing", "team"), f"{s}.staffing", SURVEY_STAFFING),
+        team_agents=(None if raw.get("team_agents", "auto") == "auto" else integer(
+            raw.get("team_agents"), f"{s}.team_agents", lo=1, allowed="auto, or a whole number of agents >= 1")),
+        team_target_utilisation=number(raw.get("team_target_utilisation", DEFAULT_DESK_UTILISATION),
+                                       f"{s}.team_target_utilisation", lo=0, hi=1, lo_open=True),
         batch_interval_min=number(raw.get("batch_interval_min"), f"{s}.batch_interval_min", lo=0, lo_open=True),
         callbacks_per_job=integer(raw.get("callbacks_per_job"), f"{s}.callbacks_per_job", lo=1),
         callback_start_h=hours[0],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.city import City
+from sim.outcomes import logit
 from sim.config import SimConfig
 from sim.streams import Streams
 
@@ -112,12 +113,13 @@ class TicketDraws:
         processing[dept] = t.departments.processing.sample(rng, len(dept))
         processing *= scale
         resolve_p = np.array([t.streets.resolve_prob_for(name) for name in names])[category]
-        resolve_p = np.where(to_street, resolve_p, t.departments.resolve_prob)
+        resolve_p = np.where(to_street, resolve_p, t.departments.resolve_prob)  # before the outcome model
         cols = {
             "dest": dest.astype(np.int16),
             "urgency": urgency,
             "processing_min": processing,
-            "resolved": rng.random(n) < resolve_p,
+            "resolve_u": rng.random(n),  # solved if below the chance the outcome model gives
+            "resolve_logit": logit(resolve_p),
             "sign_min": t.streets.sign_time.sample(rng, n),
             "centre_work_min": t.dispatch.centre_work_time.sample(rng, n),
             "centre_u": rng.random(n),
@@ -132,6 +134,7 @@ class TicketDraws:
             "repeat": rng.random(n) < t.repeat.prob,
             "repeat_delay_min": t.repeat.delay.sample(rng, n),
             "wait_min": np.zeros(n),  # after signing, before work can start (a policy may set it)
+            "solved_anyway": np.zeros(n, dtype=bool),  # a policy may set it (sim/dispatch/base.py)
         }
         if self._adjust is not None:
             self._adjust(cols, category, self._policy_rng)
@@ -143,21 +146,18 @@ def _derived(cols: dict[str, np.ndarray], t) -> dict[str, np.ndarray]:
     """What the run reads per ticket, worked out for all rows at once (no draws):
     whether a street ticket joins the caseworker queue (its urgency class is queued),
     how long after closure its callback is due and the citizen calls again (NaN: never
-    -- not surveyed; resolved or no repeat call), and how long after its delivery to the
-    street nothing it sets off can happen."""
+    -- not surveyed; no repeat call if unresolved, which is decided at closure), and how
+    long after its delivery to the street nothing it sets off can happen."""
     queued = np.array([u.queued for u in t.streets.urgency])[cols["urgency"]]
     survey_after = np.where(cols["surveyed"], cols["survey_delay_min"], np.nan)
-    repeat_after = np.where(cols["repeat"] & ~cols["resolved"], cols["repeat_delay_min"], np.nan)
-    first_after = np.fmin(survey_after, repeat_after)
+    repeat_after = np.where(cols["repeat"], cols["repeat_delay_min"], np.nan)
     return {
         "queued": queued & (cols["dest"] != DEPARTMENT),
         "survey_after_min": survey_after,
         "repeat_after_min": repeat_after,
-        # At the earliest, its street closes it sign + processing after delivery (more if
-        # the street is closed or busy), and the first thing that sets off (callback or
-        # repeat call) comes after that: a lower bound, inf if nothing does.
-        "quiet_after_delivery_min": cols["sign_min"] + cols["wait_min"] + cols["processing_min"]
-                                    + np.where(np.isnan(first_after), np.inf, first_after),
+        # At the earliest, its street signs for it and its work can start sign + wait
+        # after delivery (later if the street is closed): the first thing it sets off.
+        "quiet_after_delivery_min": cols["sign_min"] + cols["wait_min"],
     }
 
 

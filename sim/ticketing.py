@@ -11,46 +11,46 @@ The path of a ticket:
    coordination instead).
 3. **Street**: signs for the ticket (签收) after a sign time (office-hours streets when
    next open), then a caseworker slot works it (the street's own, or a pool the policy
-   sets up), first come first served; urgent classes may skip the queue (the duty
-   team). Closed with double feedback, resolved or not.
-4. **Callback survey (回访)**: after a delay the callback is listed for the agents
-   (every ``batch_interval_min``), who make it between calls: reached or not, then
-   contacted / resolved / satisfied from an ordered-logit model.
-5. **Repeat call**: a citizen whose problem closed unresolved may call again.
+   sets up), first come first served in order of signing; urgent classes skip the
+   queue (the duty team). Closed with double feedback; solved or not is decided then
+   (:mod:`sim.outcomes`: the street's quality, lateness, returns, its caseworkers' load).
+4. **Callback survey (回访)** (:mod:`sim.survey`): a callback team or the agents call
+   the citizen back within a window, or the callback is missed; what the citizen
+   answers is worked out after the run (:func:`sim.outcomes.survey_answers`).
+5. **Repeat call**: a citizen whose problem closed unresolved may call again; the new
+   ticket is the same problem and goes back to the same street.
 
 Few events by design (see docs/architecture.md): the work stations are FCFS and
 computed at arrival (:class:`~sim.station.FcfsStation`), so only the steps that
 interact with the call centre, or hand a ticket to a station at a later time, are
-SimPy events: the agents' dispatch and survey work, the street's signing, a review
-before return, a repeat call. Times computed ahead (closure, say) are only revealed in
+SimPy events (many behind one, :class:`~sim.timers.Timers`): the agents' dispatch and
+survey work, the street's signing, a review before return, a repeat call. Times computed ahead (closure, say) are only revealed in
 the records if they fall inside the run.
 """
 from __future__ import annotations
 
 import math
-from array import array
-from collections import defaultdict
 
 import numpy as np
 import simpy
 
 from sim.city import City
-from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR, OfficeHours, minutes_since_midnight
+from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
+from sim.outcomes import BASIC, DISSATISFIED, SATISFIED, Resolution, centre_experience, street_quality, survey_answers
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
 from sim.streams import Streams
+from sim.survey import CallbackSurvey
 from sim.ticket_draws import DEPARTMENT, BlockSampler, TicketDraws
 from sim.timers import Timers
 
-NAN = math.nan
+__all__ = ["TicketSystem", "street_caseworkers", "DISSATISFIED", "BASIC", "SATISFIED"]
 #: Rows the ticket table grows by at least (it grows by half its size otherwise).
 _MIN_GROWTH = 1024
 #: Initial ticket-table size per fresh demand call: room for repeat calls' tickets.
 _TABLE_HEADROOM = 1.2
-#: Satisfaction answers: ``TicketRecords.satisfaction`` codes (-1: no answer).
-DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
 
 
 class _TicketTable:
@@ -60,8 +60,9 @@ class _TicketTable:
     # Only what the run itself decides; the rest (category, street, urgency, deadline,
     # resolved, survey answers) follows from the caller and the problem's draws and is
     # filled in after the run (:meth:`TicketSystem.records`).
-    FLOAT = ("created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min", "surveyed_min")
-    INT = {"caller": np.int64, "row": np.int64, "returns": np.int8}
+    FLOAT = ("created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min", "survey_due_min",
+             "surveyed_min")
+    INT = {"caller": np.int64, "row": np.int64, "returns": np.int8, "resolved": np.int8, "repeat_of": np.int64}
 
     def __init__(self, capacity: int):
         self.size = 0
@@ -123,12 +124,11 @@ class TicketSystem:
             # Read by the call centre: the agent dispatches the ticket right after the call.
             self.after_call_min = self._after_call_min
         self._street_24h = city.street_24h.tolist()
-        self._surveys_due: defaultdict[int, list[int]] = defaultdict(list)  # survey tick -> tickets due
-        self._survey_interval = t.survey.batch_interval_min
-        # Callback lists handed to the agents, one job each: their tickets (flat), where
-        # each job's tickets begin, and when the agent finished it (NaN: not yet).
-        self._survey_tickets, self._survey_job_start, self._survey_end = array("q"), array("q"), array("d")
+        self.survey = CallbackSurvey(self)
+        self.resolution = Resolution(t, street_quality(cfg.seed, city.n_streets, t.streets.resolution.quality_sd_logit))
+        self._signings = Timers(env, self._on_signed)  # queued street tickets: to a caseworker slot when signed
         self._repeat_calls = Timers(env, self._on_repeat_call)
+        self._repeat_of_root: dict[int, int] = {}  # a repeat call's caller -> the ticket it is about
 
     @property
     def policy_rng(self):
@@ -157,7 +157,11 @@ class TicketSystem:
         self._n_fresh, self._fresh_row = n, self.draws.fresh_rows()
         if self._dispatch_after_call:
             centre.add_after_call_work(self.draws.fresh_column("centre_work_min", fill=0.0))
-        self.env.process(self._survey_lists())
+        self.env.process(self._ticks())
+
+    def column(self, name: str) -> memoryview:
+        """Fast view of the ticket table's column ``name`` (renew after a ``submit``)."""
+        return self._v[name]
 
     def _bind_views(self) -> None:
         """Fast views of the ticket table (again after it grew)."""
@@ -167,6 +171,7 @@ class TicketSystem:
         self._created, self._dispatched = v["created_min"], v["dispatched_min"]
         self._delivered, self._signed, self._closed = v["delivered_min"], v["signed_min"], v["closed_min"]
         self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
+        self._resolved, self._repeat_of = v["resolved"], v["repeat_of"]
 
     def _bind_draws(self) -> None:
         """Fast views of the draws the path reads per ticket (again after they grew)."""
@@ -176,6 +181,8 @@ class TicketSystem:
             d["dest"], d["queued"], d["sign_min"], d["processing_min"])
         self._wait = d["wait_min"]
         self._survey_after, self._repeat_after = d["survey_after_min"], d["repeat_after_min"]
+        self._urgency, self._resolve_u, self._resolve_logit = d["urgency"], d["resolve_u"], d["resolve_logit"]
+        self._solved_anyway = d["solved_anyway"]
 
     # ------------------------------------------------------------ the path
     def _problem_row(self, root: int, category: int) -> int:
@@ -205,11 +212,24 @@ class TicketSystem:
         self._caller[tid] = caller
         self._row[tid] = row
         self._created[tid] = time_min
+        if root >= self._n_fresh and self._repeat_of_root:
+            previous = self._repeat_of_root.pop(root, None)
+            if previous is not None:
+                self._same_problem(tid, previous, row)
         if self._dispatch_after_call:
             self._dispatched[tid] = now = self.env.now
             self._forward(tid, now, row, True)
         else:
             self._centre_dispatch(tid, self.draw_views["centre_work_min"][row], time_min)
+
+    def _same_problem(self, tid: int, previous: int, row: int) -> None:
+        """Ticket ``tid`` is a repeat call about ticket ``previous``'s problem: the same
+        unit, urgency, work and base chance of a solution; its chance events (signing,
+        the resolution draw, the survey) stay its own."""
+        self._repeat_of[tid] = previous
+        cols, before = self.draws.cols, self._row[previous]
+        for name in ("dest", "urgency", "queued", "processing_min", "resolve_logit"):
+            cols[name][row] = cols[name][before]
 
     def _centre_dispatch(self, tid: int, work_min: float, now: float) -> None:
         """Queue the centre's dispatch work: for the agents (between calls; also a
@@ -238,35 +258,48 @@ class TicketSystem:
         if self._dest[row] == DEPARTMENT:
             self._delivered[tid] = self._signed[tid] = now
             _, end = self.departments.assign(tid, now, self._processing[row])
-            self._plan_after_closure(tid, end, row)
+            self._plan_after_closure(tid, end, row, None)
         else:
             self._route(tid, now, row, first)
 
     def deliver(self, tid: int, now: float, row: int) -> None:
-        """Street ticket ``tid`` reaches its street at ``now`` (streets take tickets in
-        time order) and goes as far as it can without waiting: the street signs for it
-        (签收) when on duty plus the sign time; queued classes take the next caseworker
-        slot in order of arrival and are worked once signed, urgent ones at once."""
+        """Street ticket ``tid`` reaches its street at ``now`` and goes as far as it can
+        without waiting: the street signs for it (签收) when on duty plus the sign time;
+        a queued class then takes the next caseworker slot in order of signing (and,
+        after any wait a policy sets, is worked), an urgent one is worked at once."""
         street = self._dest[row]
         self._delivered[tid] = now
         opens = now if self._street_24h[street] else self.office.next_open(now)
         self._signed[tid] = signed = opens + self._sign[row]
         if self._queued_row[row]:
-            _, end = self._street_station[street].assign(tid, now, self._processing[row] * self._work_scale,
-                                                         signed + self._wait[row])
+            self._signings.add(signed + self._wait[row], tid)
         else:
-            end = signed + self._wait[row] + self._processing[row]
-        self._plan_after_closure(tid, end, row)
+            self._plan_after_closure(tid, signed + self._wait[row] + self._processing[row], row, None)
 
-    def _plan_after_closure(self, tid: int, end: float, row: int) -> None:
-        """Closed at ``end`` with feedback to citizen and centre; its callback and any
+    def _on_signed(self, tid: int) -> None:
+        """Queued ticket ``tid`` is signed for (and ready): it takes the street's next
+        caseworker slot, first come first served in order of signing."""
+        now, row = self.env.now, self._row[tid]
+        station = self._street_station[self._dest[row]]
+        busy = station.busy_share(now)  # the load its work starts under
+        _, end = station.assign(tid, now, self._processing[row] * self._work_scale)
+        self._plan_after_closure(tid, end, row, busy)
+
+    def _plan_after_closure(self, tid: int, end: float, row: int, busy: float | None) -> None:
+        """Closed at ``end`` with feedback to citizen and centre: solved or not
+        (:class:`~sim.outcomes.Resolution`; ``busy``: the caseworkers' busy share when
+        its work started, None without the queue); its callback and, if unsolved, any
         repeat call are planned from then (NaN: none)."""
         self._closed[tid] = end
+        late = end > self._created[tid] + self._deadline_min[self._urgency[row]]
+        solved = self._solved_anyway[row] or self.resolution.solved(
+            self._resolve_u[row], self._resolve_logit[row], self._dest[row], late, self._returns[tid] > 0, busy)
+        self._resolved[tid] = solved
         after = self._survey_after[row]
         if after == after:
-            self._surveys_due[math.ceil((end + after) / self._survey_interval)].append(tid)
+            self.survey.plan(tid, end + after)
         after = self._repeat_after[row]
-        if after == after:
+        if after == after and not solved:
             self._repeat_calls.add(end + after, tid)
 
     def misroute(self, tid: int, at: float, back: Timers) -> None:
@@ -284,58 +317,21 @@ class TicketSystem:
         self.returned(tid)
         self._centre_dispatch(tid, self._centre_work.next(), self.env.now)
 
-    def _survey_lists(self):
-        """Every ``batch_interval_min``, hand the callbacks now due to the agents, a few
-        per job (``callbacks_per_job``): an agent works through a short list before
-        looking at the queue again. Callbacks wait in buckets of one interval (no heap:
-        a list is released whole, in order of closure)."""
-        interval = self.t.survey.batch_interval_min
-        per_job, kind = self.t.survey.callbacks_per_job, WORK_KINDS["survey"]
-        first_h, last_h = self.t.survey.callback_start_h, self.t.survey.callback_end_h
-        minute0 = minutes_since_midnight(self.cfg.start)
-        tick, due = 0, []
+    def _ticks(self):
+        """Every ``batch_interval_min``: the dispatch policy's due hand-overs, then the
+        callbacks due (:class:`~sim.survey.CallbackSurvey`)."""
+        interval, tick = self.t.survey.batch_interval_min, 0
         while True:
             yield self.env.timeout(interval)
             tick += 1
             self.policy.hand_over_due(self.env.now)  # before anything is listed
-            due.extend(self._surveys_due.pop(tick, ()))
-            hour = ((minute0 + self.env.now) % MINUTES_PER_DAY) / MINUTES_PER_HOUR
-            if not due or not first_h <= hour < last_h:  # citizens are not called at night
-                continue
-            due, release = [], due
-            # Each list's minutes, vectorised (a release holds ~100 callbacks by day).
-            work = self.draws.cols["survey_work_min"][self.table.cols["row"][release]]
-            starts = range(0, len(release), per_job)
-            first_job = len(self._survey_end)
-            self._survey_job_start.extend([len(self._survey_tickets) + k for k in starts])
-            self._survey_tickets.extend(release)
-            self._survey_end.extend([NAN] * len(starts))
-            for job, job_min in enumerate(np.add.reduceat(work, starts).tolist(), start=first_job):
-                self.centre.submit_work(job_min, self._on_survey_job_done, job, kind)
-
-    def _on_survey_job_done(self, job: int, now: float) -> None:
-        """The list's callbacks were made one after another, ending ``now``: when each
-        was made is worked out after the run (:meth:`_survey_times`), and what the
-        citizens answered too (:func:`survey_answers`): it changes nothing during the run."""
-        self._survey_end[job] = now
-
-    def _survey_times(self) -> None:
-        """``surveyed_min`` of each callback made: its list ended when the agent
-        finished, and the callbacks were made one after another in list order."""
-        tid = np.frombuffer(self._survey_tickets, dtype=np.int64)
-        bounds = np.append(np.frombuffer(self._survey_job_start, dtype=np.int64), len(tid))  # job k: [b_k, b_k+1)
-        job = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
-        end = np.frombuffer(self._survey_end, dtype=np.float64)[job]
-        work = self.draws.cols["survey_work_min"][self.table.cols["row"][tid]]
-        cumulative = np.cumsum(work)
-        job_total_to = cumulative[bounds[1:] - 1][job]  # up to the job's last entry
-        made = ~np.isnan(end)
-        self.table.cols["surveyed_min"][tid[made]] = (end - (job_total_to - cumulative))[made]
+            self.survey.tick(tick, self.env.now)
 
     def _on_repeat_call(self, tid: int) -> None:
-        # A new call about the same problem: its own root, so its ticket (if the call
-        # gets through) draws afresh -- the problem is worked again from the start.
-        self.centre.inject_call(int(self.centre.callers.category[self._caller[tid]]))
+        # A new call about the same problem (its own root): its ticket, if the call gets
+        # through, goes back to the same street (see _same_problem).
+        caller = self.centre.inject_call(int(self.centre.callers.category[self._caller[tid]]))
+        self._repeat_of_root[caller] = tid
 
     def _at(self, when: float, tid: int, callback) -> None:
         ev = self.env.timeout(when - self.env.now, tid)
@@ -346,14 +342,13 @@ class TicketSystem:
         """Every work station by kind (the kinds the checks read are always there)."""
         return {"street": [], "district_desk": [], self.caseworker_kind: self.caseworker_stations,
                 "department": [self.departments], "centre_desk": [self.centre_desk] if self.centre_desk else [],
-                **self.policy.stations()}
+                "survey_team": [self.survey.team] if self.survey.team else [], **self.policy.stations()}
 
     def records(self) -> TicketRecords:
         """Ticket records as seen at the end of the run: steps planned for later
         (closure, a desk's work, a street job's end) are censored to NaN / unknown."""
         now = self.env.now
         self.policy.hand_over_due(now)  # tickets the streets got since the last tick
-        self._survey_times()
         c = {k: v.copy() for k, v in self.table.arrays().items()}
         for name in ("delivered_min", "signed_min", "closed_min"):
             c[name][c[name] > now] = np.nan
@@ -364,21 +359,42 @@ class TicketSystem:
         c["district"] = np.where(c["street"] >= 0, self.city.street_district[np.maximum(c["street"], 0)], -1
                                  ).astype(np.int16)
         c["deadline_min"] = c["created_min"] + np.asarray(self._deadline_min)[c["urgency"]]
-        c["resolved"] = np.where(np.isnan(c["closed_min"]), -1, d["resolved"][row]).astype(np.int8)
-        survey_answers(c, d, self.t)
+        c["resolved"][np.isnan(c["closed_min"])] = -1
+        self._responses(c, now)
+        self.survey.results(c, d["surveyed"][row], now)
+        waited, attempts = centre_experience(self.centre.callers, self.centre.callers.size, now)
+        root = self.centre.callers.root[c["caller"]]
+        survey_answers(c, d, self.t, waited[root], attempts[root])
         return TicketRecords(
             caller=c["caller"], created_min=c["created_min"], category=c["category"], urgency=c["urgency"],
             street=c["street"], district=c["district"], deadline_min=c["deadline_min"],
             dispatched_min=c["dispatched_min"], delivered_min=c["delivered_min"], signed_min=c["signed_min"],
             closed_min=c["closed_min"], returns=c["returns"], resolved=c["resolved"],
             surveyed_min=c["surveyed_min"], reached=c["reached"], contacted=c["contacted"],
-            satisfaction=c["satisfaction"],
+            satisfaction=c["satisfaction"], response_min=c["response_min"], responded=c["responded"],
+            survey_status=c["survey_status"], repeat_of=c["repeat_of"],
             stations={kind: _visits(stations, now) for kind, stations in self._stations().items()},
             caseworkers=np.asarray(self.caseworkers),
             engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now),
-                           **self.policy.engine_counts(),
-                           "surveys_listed_later": sum(map(len, self._surveys_due.values()))},
+                           **self.policy.engine_counts(), "to_sign": len(self._signings),
+                           "surveys_listed_later": self.survey.listed_later},
         )
+
+    def _responses(self, c: dict[str, np.ndarray], now: float) -> None:
+        """``response_min``: delivery to signing on the response clock (the street's duty
+        hours, or the wall clock; NaN if not signed by the end), and ``responded``: 1
+        signed within the threshold, 0 not (signed late, or the threshold passed
+        unsigned), -1 unknown (not delivered, or unsigned still inside the threshold)."""
+        delivered, signed = c["delivered_min"], c["signed_min"]
+        until = np.where(np.isnan(signed), now, signed)
+        lag = until - delivered
+        if self.t.streets.response_clock == "duty_hours":
+            office = (c["street"] >= 0) & ~self.city.street_24h[np.maximum(c["street"], 0)] & ~np.isnan(delivered)
+            lag[office] = self.office.open_minutes_between(delivered[office], until[office])
+        threshold = self.t.streets.response_threshold_min
+        c["response_min"] = np.where(np.isnan(signed), np.nan, lag)
+        c["responded"] = np.where(np.isnan(delivered), -1, np.where(
+            ~np.isnan(signed), np.where(lag <= threshold, 1, 0), np.where(lag > threshold, 0, -1))).astype(np.int8)
 
 
 def _visits(stations: list[FcfsStation], now: float) -> dict[str, np.ndarray]:
@@ -414,26 +430,3 @@ def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     spread = workload ** e * workload.mean() ** (1 - e)
     slots = spread / t.streets.target_utilisation * city.capacity_factor * t.streets.capacity_scale
     return np.maximum(np.ceil(slots), t.streets.min_caseworkers).astype(int)
-
-
-def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t) -> None:
-    """Fill ``reached``, ``contacted`` and ``satisfaction`` of the surveyed tickets in
-    the columns ``c`` (vectorised): reached with the drawn chance; contacted more often
-    if the street signed for the ticket in time; satisfaction from the ordered logit of
-    resolved, contacted, closed on time and returned."""
-    s, m = t.survey, t.survey.satisfaction
-    done = ~np.isnan(c["surveyed_min"])
-    row = c["row"][done]
-    reached = draws["reached"][row]
-    on_time_sign = (c["signed_min"][done] - c["delivered_min"][done]) <= t.streets.response_threshold_min
-    p_contact = np.where(on_time_sign, s.contact_prob_on_time, s.contact_prob_late)
-    contacted = draws["contact_u"][row] < p_contact
-    latent = (m.intercept + m.resolved * (c["resolved"][done] == 1) + m.contacted * contacted
-              + m.on_time * (c["closed_min"][done] <= c["deadline_min"][done])
-              + m.returned * (c["returns"][done] > 0) + draws["satisfaction_noise"][row])
-    answer = np.where(latent > 0, SATISFIED, np.where(latent > -m.basic_band, BASIC, DISSATISFIED))
-    for name in ("reached", "contacted", "satisfaction"):
-        c[name] = np.full(len(done), -1, dtype=np.int8)
-    c["reached"][done] = reached
-    c["contacted"][done] = np.where(reached, contacted, -1)
-    c["satisfaction"][done] = np.where(reached, answer, -1)

@@ -28,7 +28,7 @@ from sim.city import load_city
 from sim.config import SimConfig, build_config
 from sim.errors import ConfigError
 from sim.model import run_replication
-from sim.records import REPEAT, WAITING_AT_END, WORK_KINDS
+from sim.records import REPEAT, SURVEY_MADE, WAITING_AT_END, WORK_KINDS
 from sim.station import FcfsStation
 from sim.streams import Streams
 from sim.ticketing import TicketSystem
@@ -67,7 +67,8 @@ VARIANTS = {
     "two_level": ("dispatch=two_level",),
     # dispatch by the agents between calls, and by a centre desk: tickets then wait
     # for the centre's dispatch work, and some are in it when the run stops
-    "direct_agents": ("dispatch=direct", "dispatch.centre.worker=agents"),
+    # ... they also make the callbacks (survey.staffing=shared, not a team of their own)
+    "direct_agents": ("dispatch=direct", "dispatch.centre.worker=agents", "survey.staffing=shared"),
     "two_level_desk": ("dispatch=two_level", "dispatch.centre.worker=desk", "dispatch.centre.desk_staff=3"),
     # the other dispatch policies (sim/dispatch/): tickets between streets, pooled
     # caseworkers, tickets waiting for the departments' report
@@ -196,26 +197,35 @@ def test_a_run_may_end_on_a_weekend():
 
 def test_callbacks_are_made_after_closure_inside_the_agents_callback_work(end_of_run):
     """Every callback made was made after its ticket closed, before the end of the run,
+    within its window after falling due. Made by the agents (survey.staffing=shared):
     inside one of the agents' finished callback jobs (kind ``survey``), each job's last
     callback ending with the job, one callback after another; a job holds
-    1..callbacks_per_job callbacks. Survey
-    answers exist exactly for the callbacks made (when the citizen was reached)."""
+    1..callbacks_per_job callbacks. Made by the callback team: each is the start of the
+    team's visit for that ticket, and the agents make none. Survey answers exist exactly
+    for the callbacks made (when the citizen was reached)."""
     _, cfg, rec = end_of_run
     t, calls, horizon = rec.tickets, rec.calls, cfg.horizon_min
     made = ~np.isnan(t.surveyed_min)
     assert made.sum() > 1000
     assert np.all(t.surveyed_min[made] > t.closed_min[made]) and np.all(t.surveyed_min[made] < horizon)
+    assert np.array_equal(made, t.survey_status == SURVEY_MADE)
     survey = calls.work_kind == WORK_KINDS["survey"]
-    start, end = calls.work_start_min[survey], calls.work_start_min[survey] + calls.work_min[survey]
-    done = end < horizon
-    start, end = np.sort(start[done]), np.sort(end[done])
-    times = t.surveyed_min[made]
-    covering = np.searchsorted(start, times, side="left") - np.searchsorted(end, times, side="left")
-    assert np.all(covering >= 1), "a callback outside every finished callback job"
-    assert np.all(np.isin(end, times)), "each job ends with its last callback"
-    assert len(np.unique(times)) == len(times), "callbacks are made one after another"
-    per_job = cfg.tickets.survey.callbacks_per_job
-    assert len(end) <= made.sum() <= per_job * len(end)
+    if cfg.tickets.survey.staffing == "team":
+        assert not survey.any(), "the agents make no callbacks when a team does"
+        team = t.stations["survey_team"]
+        started = team["start_min"] < horizon
+        assert np.array_equal(np.sort(team["job"][started]), np.flatnonzero(made))
+        assert np.array_equal(t.surveyed_min[team["job"][started]], team["start_min"][started])
+    else:
+        start, end = calls.work_start_min[survey], calls.work_start_min[survey] + calls.work_min[survey]
+        done = end < horizon
+        start, end = np.sort(start[done]), np.sort(end[done])
+        times = t.surveyed_min[made]
+        covering = np.searchsorted(start, times, side="left") - np.searchsorted(end, times, side="left")
+        assert np.all(covering >= 1), "a callback outside every finished callback job"
+        assert len(np.unique(times)) == len(times), "callbacks are made one after another"
+        per_job = cfg.tickets.survey.callbacks_per_job
+        assert made.sum() <= per_job * len(end)
     assert np.array_equal(t.reached >= 0, made)
     assert np.array_equal(t.satisfaction >= 0, made & (t.reached == 1))
 
@@ -261,7 +271,8 @@ def test_tickets_match_the_calls_including_repeat_calls(end_of_run):
 
 def test_station_records_agree_with_the_ticket_columns(end_of_run):
     """A queued street ticket visits its street's caseworker station once, when it is
-    delivered; the visit starts once it is signed for and ends when it is closed.
+    signed for (first come first served in order of signing); the visit ends when it
+    is closed.
     Urgent (duty-team) classes never enter the queue. With pooled caseworkers the
     station is the district's pool and the streets have none of their own."""
     name, cfg, rec = end_of_run
@@ -274,12 +285,16 @@ def test_station_records_agree_with_the_ticket_columns(end_of_run):
     assert np.all(queued[t.urgency[job]]) and np.array_equal(st["unit"], (t.district if pooled else t.street)[job])
     if pooled:
         assert len(t.stations["street"]["job"]) == 0
-    should_visit = (t.street >= 0) & queued[t.urgency] & ~np.isnan(t.delivered_min)
-    assert np.array_equal(np.sort(job), np.flatnonzero(should_visit))
-    assert np.array_equal(st["arrive_min"], t.delivered_min[job])
+    may_visit = (t.street >= 0) & queued[t.urgency] & ~np.isnan(t.signed_min)
+    assert np.all(may_visit[job])
+    # the slot is taken when the ticket is signed for (and any wait a policy sets is over)
+    assert np.all(st["arrive_min"] >= t.signed_min[job])
+    if name != "whistle":  # no wait after signing: every signed ticket has its slot
+        assert np.array_equal(np.sort(job), np.flatnonzero(may_visit))
+        assert np.array_equal(st["arrive_min"], t.signed_min[job])
     assert nan_equal(st["end_min"], t.closed_min[job])
     started = ~np.isnan(st["start_min"])
-    assert np.all(st["start_min"][started] >= t.signed_min[job][started])
+    assert np.all(st["start_min"][started] >= st["arrive_min"][started])
     desk = t.stations["district_desk"]
     if len(desk["job"]):
         assert np.all(t.street[desk["job"]] >= 0)
@@ -372,8 +387,8 @@ def test_littles_law_at_streets_and_district_desks(little_runs):
         for kind in ratios:
             st = t.stations[kind]
             if kind == "street":
-                mine = (t.street >= 0) & queued[t.urgency] & ~np.isnan(t.delivered_min)
-                enter_n, leave_n = t.delivered_min[mine], t.closed_min[mine]
+                mine = (t.street >= 0) & queued[t.urgency] & ~np.isnan(t.signed_min)
+                enter_n, leave_n = t.signed_min[mine], t.closed_min[mine]
             else:
                 enter_n, leave_n = st["arrive_min"], st["end_min"]
             L = little_terms(enter_n, leave_n, lo, hi, horizon)[0]
@@ -671,18 +686,17 @@ def _two_level_run(monkeypatch, slack_ticks: float, *overrides: str):
 
 def test_street_hand_over_at_listing_ticks_is_exact(monkeypatch):
     """Two-level: a ticket the district desk has done with is handed to its street at
-    the next listing tick unless what it sets off could fall due before then. Without
+    the next listing tick unless its signing could fall due before then. Without
     callbacks (whose lists depend on the order tickets close in) and with quick streets
     and quick repeat calls (so both ways are taken), handing over at the ticks gives
     exactly the records of handing every ticket over on time by a timer, repeat calls
-    included. (With no slack at all the run fails: a repeat call falls due in the past.)"""
-    quick = ("survey.share=0.0", "repeat.delay.mean_h=0.3", "streets.sign_time.mean_min=2",
-             "streets.processing.default.mean_h=0.3")
-    ticks, ticks_rec = _two_level_run(monkeypatch, 3, *quick)
+    included. (With no slack at all the run fails: a signing falls due in the past.)"""
+    quick = ("survey.share=0.0", "repeat.delay.mean_h=0.3", "streets.processing.default.mean_h=0.3")
+    ticks, ticks_rec = _two_level_run(monkeypatch, 1, *quick)
     timers, timers_rec = _two_level_run(monkeypatch, float("inf"), *quick)  # all by timer
     ticks, timers = ticks.policy, timers.policy
     handed = ticks._hand_over_seq + ticks._deliveries._seq
-    assert timers._hand_over_seq == 0 and 0.5 * handed < ticks._hand_over_seq < 0.995 * handed
+    assert timers._hand_over_seq == 0 and 0.3 * handed < ticks._hand_over_seq < 0.995 * handed
     assert ticks_rec.engine_counts["to_deliver"] == timers_rec.engine_counts["to_deliver"]
     for name in ("caller", "created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min",
                  "returns", "street"):
@@ -700,11 +714,11 @@ def test_street_hand_over_keeps_every_callback_list(monkeypatch):
     list is missed: every callback bucket still held at the end is due at or after the
     end of the run (when there is no more listing)."""
     soon = ("survey.delay.mean_h=0.25", "survey.delay.cv=0.5")
-    for slack, lazy_share in ((3, (0.5, 1.0)), (200, (0.05, 0.95))):
+    for slack, lazy_share in ((1, (0.3, 1.0)), (200, (0.0, 0.95))):
         system, rec = _two_level_run(monkeypatch, slack, *soon)
         policy = system.policy
         handed = policy._hand_over_seq + policy._deliveries._seq  # by tick + by timer
-        assert lazy_share[0] * handed < policy._hand_over_seq < lazy_share[1] * handed, (slack, handed)
-        interval, horizon = system._survey_interval, system.cfg.horizon_min
-        assert all(tick * interval >= horizon for tick, due in system._surveys_due.items() if due), slack
+        assert lazy_share[0] * handed <= policy._hand_over_seq < lazy_share[1] * handed, (slack, handed)
+        interval, horizon = system.cfg.tickets.survey.batch_interval_min, system.cfg.horizon_min
+        assert all(tick * interval >= horizon for tick, due in system.survey._buckets.items() if due), slack
         assert np.count_nonzero(~np.isnan(rec.surveyed_min)) > 1000

@@ -78,7 +78,8 @@ class DispatchPolicy(ABC):
         for every block of problems drawn, the fresh calls' before the run and the
         repeat calls' during it, before what follows from them is worked out. Columns
         a policy may change: ``wait_min`` (after signing, before a caseworker can start:
-        0 unless a policy sets it) and ``resolved``; ``category`` holds each row's
+        0 unless a policy sets it) and ``solved_anyway`` (solved whatever the street's
+        quality, load and timing: sim/outcomes.py); ``category`` holds each row's
         category code (``cfg.arrivals.categories``); ``rng`` is the policy's own stream.
         Nothing here."""
 

@@ -7,16 +7,15 @@ street (``district_desk.misroute_prob``: the wrong street, which returns it to t
 desk). Before the 2019 reform Beijing's tickets went this way; the extra hop is what
 the reform removed.
 
-The street gets the ticket when the desk has done with it. Streets must take tickets
-in time order, which a multi-server desk does not finish them in. A timer per ticket
-would keep that order; cheaper, and as exact, the ticket waits for the next callback
-listing tick, which hands over every ticket due by then in time order (with the time
-it arrived) before it lists callbacks; nothing else reads the streets meanwhile, and a
-timer's hand-over first hands over the waiting tickets due before it. What the ticket
-sets off must not fall due before that tick: its callback cannot (listed at that tick
-at the earliest), a repeat call could -- so the ticket waits only if its draws (sign +
-processing + first follow-up) put that beyond the tick with a margin; the rare other
-one goes through a timer.
+The street gets the ticket when the desk has done with it. Streets sign for tickets
+in time order (their caseworker slots are taken at signing), which a multi-server desk
+does not finish them in. A timer per ticket would keep that order; cheaper, and as
+exact, the ticket waits for the next callback listing tick, which hands over every
+ticket due by then in time order (with the time it arrived) before it lists callbacks;
+nothing else reads the streets meanwhile, and a timer's hand-over first hands over the
+waiting tickets due before it. The first thing a delivered ticket sets off is its
+signing, ``sign + wait`` after delivery at the earliest: the ticket waits for the tick
+only if that falls after the tick; the other ones go through a timer.
 """
 from __future__ import annotations
 
@@ -33,8 +32,8 @@ from sim.timers import Timers
 #: A ticket the district desk has done with is handed over at the next callback
 #: listing tick (no event of its own) when nothing it sets off can fall due within this
 #: many listing intervals of its delivery, else on time through a timer. Exact either
-#: way (see the module docstring).
-HAND_OVER_SLACK_TICKS = 3
+#: way (see the module docstring): the next tick is at most one interval away.
+HAND_OVER_SLACK_TICKS = 1
 
 
 class Policy(DispatchPolicy):
