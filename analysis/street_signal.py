@@ -138,7 +138,7 @@ def icc_oneway(values, confidence: float = CONFIDENCE) -> dict:
     scale = max(float(np.sum(xz ** 2)) / big_n, 1e-300)
     if msw <= 1e-24 * scale:  # every street the same in every replication
         if msb <= 1e-24 * scale:
-            return _nan_icc("no variance at all (every score the same)", **base, n0=n0, msb=msb, msw=msw)
+            return _nan_icc("no variance at all (every value the same)", **base, n0=n0, msb=msb, msw=msw)
         return {**out, "icc": 1.0, "ci_low": 1.0, "ci_high": 1.0}
     from scipy import stats
     icc = (msb - msw) / (msb + (n0 - 1.0) * msw)
