@@ -91,7 +91,8 @@ def test_cjk_font_is_installed_registered_and_covers_the_labels():
                     *(v[2] for v in charts.FLAG_STYLE.values()), "先进整改排名全市街乡朝阳区"])
     city = REPO / "scenarios" / "city"
     used += "".join(r["district_zh"] for r in charts.read_rows(city / "beijing_2019_districts.csv"))
-    used += "".join(r["street_zh"] for r in charts.read_rows(city / "beijing_2019_streets.csv"))
+    for table in ("beijing_2019", "beijing_2022"):  # the real street names, 街道 ... 漷县镇, 大栅栏街道
+        used += "".join(r["street_zh"] for r in charts.read_rows(city / f"{table}_streets.csv"))
     missing = sorted({ch for ch in used if ord(ch) > 0x2E80 and font.get_char_index(ord(ch)) == 0})
     assert not missing, f"glyphs missing from {path.name}: {missing}"
 
@@ -138,8 +139,10 @@ N_STREETS = 40
 
 
 def _streets():
-    return [{"unit": i, "district": "Chaoyang" if i % 2 else "Haidian", "street": f"S-{i:02d}",
-             "street_zh": f"朝阳{i:02d}街乡" if i % 2 else f"海淀{i:02d}街乡"} for i in range(N_STREETS)]
+    """The first streets of the 2019 table: real names (Chinese, pinyin) and codes."""
+    rows = charts.read_rows(REPO / "scenarios" / "city" / "beijing_2019_streets.csv")[:N_STREETS]
+    return [{"unit": i, "district": r["district"], "street": r["street"], "street_zh": r["street_zh"],
+             "code": r["code"]} for i, r in enumerate(rows)]
 
 
 @pytest.fixture
@@ -170,6 +173,8 @@ def test_rank_caterpillar_from_csv(robustness_csv, tmp_path):
                     if r["source"] == "sampling" and r["month"] == "2019-07" and r["nominal_rank"])
     assert chart.facts["median_width"] == pytest.approx(np.median(widths))
     assert f"{np.median(widths):.0f} places" in chart.title and "Survey sampling noise" in chart.title
+    top = [t.get_text() for t in chart.fig.axes[1].get_yticklabels()]
+    assert top[0] == "1. 东华门街道 Donghuamen"  # the official Chinese name first, then the pinyin
     assert_chart_files(tmp_path, chart.save(tmp_path).stem)
     combined = charts.rank_caterpillar(rows, source="all")
     assert combined.name == "rank_caterpillar_all_sources"

@@ -19,10 +19,11 @@ from analysis.charts.vocabulary import FLAG_STYLE, RATE_DENOMINATOR, RATE_LABELS
 
 # ---------------------------------------------------------------------- street rows
 def _street_label(row: Mapping) -> str:
-    """A street (or district) row's name in both languages."""
+    """A street (or district) row's name, the official Chinese name first, then the
+    pinyin: ``东华门街道 Donghuamen``."""
     en = row.get("street") or row.get("district") or str(row.get("unit", ""))
     zh = row.get("street_zh") if row.get("street") else row.get("district_zh")
-    return cs.name(en, zh)
+    return f"{zh} {en}" if zh else en
 
 
 def _street_rows(rows: list[dict]) -> list[dict]:
@@ -252,7 +253,9 @@ def rank_caterpillar(rows: Iterable[Mapping], source: str = "sampling", *, month
             sub_ax.set_ylim(len(group) - 0.5, -0.5)
             sub_ax.set_title(head, color=colour, loc="left")
             sub_ax.grid(axis="y", visible=False)
-            sub_ax.set_xlabel(cs.label("Rank", "排名", "| published, ● median, bar 90%"), fontsize=cs.BASE_SIZE - 1)
+            # right-aligned: long street names narrow the panel, and the label may be wider
+            sub_ax.set_xlabel(cs.label("Rank", "排名", "| published, ● median, bar 90%"), fontsize=cs.BASE_SIZE - 1,
+                              loc="right")
     width = _width(rows)
     p_top = [_num(r.get("p_top_n")) for r in top]
     stay = sum(1 for p in p_top if math.isfinite(p) and p >= 0.9)
