@@ -10,13 +10,14 @@ Outcomes follow from operations (the functional forms; parameters in
       logit P(solved) = logit(resolve_prob[category]) + quality[street]
                         + late_logit * [closed after its deadline]
                         + returned_logit * [returned at least once]
-                        + load_logit_per_busy_share * (busy share - target utilisation)
+                        + queue_logit_per_day * (days it waited for a free caseworker)
 
   where ``quality`` is the street's persistent latent quality (Normal(0, sd_logit),
   drawn once per seed: a property of the city, the same in every replication) and the
-  busy share is the share of the street's caseworkers busy when the ticket's work
-  started (rushed work solves less: KC & Terwiesch 2009). Tickets of the city
-  departments and the duty team's urgent tickets have quality and load terms 0. The
+  queue wait measures the load its caseworkers were under: a ticket that waited days
+  for a free caseworker is worked with less time left and under pressure (rushed work
+  solves less: KC & Terwiesch 2009). Tickets of the city departments have quality 0;
+  the duty team's urgent tickets never wait in the queue. The
   uniform it is compared with is drawn per problem (common random numbers).
 - **Survey answers** (after the run: they change nothing during it): contacted with a
   chance that depends on whether the street signed for it in time; satisfaction from
@@ -58,13 +59,12 @@ class Resolution:
         m = t.streets.resolution
         self._quality = quality.tolist()
         self._late, self._returned = m.late_logit, m.returned_logit
-        self._load = m.load_logit_per_busy_share
-        self._target = t.streets.target_utilisation
+        self._queue_per_min = m.queue_logit_per_day / MINUTES_PER_DAY
 
     def solved(self, u: float, base_logit: float, street: int, late: bool, returned: bool,
-               busy_share: float | None) -> bool:
+               queue_min: float) -> bool:
         """``u`` the problem's uniform, ``base_logit`` its category's; ``street`` -1 for
-        the departments; ``busy_share`` None when no caseworker queue was involved."""
+        the departments; ``queue_min`` how long it waited for a free caseworker."""
         x = base_logit
         if street >= 0:
             x += self._quality[street]
@@ -72,8 +72,8 @@ class Resolution:
             x += self._late
         if returned:
             x += self._returned
-        if busy_share is not None:
-            x += self._load * (busy_share - self._target)
+        if queue_min > 0:
+            x += self._queue_per_min * queue_min
         if x >= 0:
             return u < 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)

@@ -16,11 +16,6 @@ station checks this, since FCFS exactness depends on it. A job may also carry a
 ``ready`` time before which it cannot start (a street ticket waits to be signed for):
 servers are then assigned in order of arrival and start the job once it is ready.
 
-Small stations keep their servers' next free times as a sorted list rather than a
-heap (the same earliest server; a handful of entries), so how many servers are busy at
-a moment is a bisection (:meth:`busy_share`: the load a street's caseworkers are
-under, which the outcome model reads).
-
 Big stations (the city departments: thousands of servers, rarely all busy) would pay
 a heap operation on thousands of entries per job. They skip the heap while some server
 is surely idle: which idle server takes a job makes no difference (servers are
@@ -33,7 +28,6 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from bisect import bisect_right, insort
 
 import numpy as np
 
@@ -54,8 +48,7 @@ class FcfsStation:
             raise ValueError(f"a station needs at least one server, got {servers}")
         self.servers = servers
         self.hours = hours
-        # The servers' next free times: a heap (big stations, heap mode) or a sorted list.
-        self._free = [0.0] * servers
+        self._free = [0.0] * servers  # a heap of the servers' next free times (heap mode)
         self._last_arrival = float("-inf")
         # Counting mode (big stations): ``_idle`` servers are surely free; the others'
         # next free times are among ``_ends`` (end times of jobs handed over since the
@@ -93,12 +86,9 @@ class FcfsStation:
             if self.hours is not None:
                 start = self.hours.next_open(start)
             end = start + service_min
+            heapq.heapreplace(self._free, end)
             if self._big:
-                heapq.heapreplace(self._free, end)
                 self._maybe_resume_counting(now)
-            else:
-                del self._free[0]
-                insort(self._free, end)
         if self.keep_visits:
             self.visit_job.append(job)
             self.arrive_min.append(now)
@@ -114,16 +104,6 @@ class FcfsStation:
         else:
             start = max(now, self._free[0])
         return start if self.hours is None else self.hours.next_open(start)
-
-    def busy_share(self, now: float) -> float:
-        """Share of the servers busy (or promised to a job already handed over) at
-        ``now``, the latest arrival time: a bisection on a small station, a count on a
-        big one."""
-        if not self._big:
-            return (self.servers - bisect_right(self._free, now)) / self.servers
-        if self._counting and (self._idle or self._recount(now)):
-            return (self.servers - self._idle) / self.servers
-        return float(np.count_nonzero(np.asarray(self._free) > now)) / self.servers
 
     def _recount(self, now: float) -> bool:
         """Renew the idle count at ``now`` from the end times; True if a server is idle.

@@ -79,7 +79,7 @@ class ResolutionModel:
     quality_sd_logit: float  # between-street spread of latent quality
     late_logit: float  # closed after its deadline
     returned_logit: float  # returned at least once
-    load_logit_per_busy_share: float  # x (busy share of the caseworkers at start - target utilisation)
+    queue_logit_per_day: float  # x days the ticket waited for a free caseworker (load)
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
 def _resolution(quality, raw) -> ResolutionModel:
     """``streets.quality`` and ``streets.resolution``."""
     quality = section(quality, "streets.quality", {"sd_logit"})
-    fields = ("late_logit", "returned_logit", "load_logit_per_busy_share")
+    fields = ("late_logit", "returned_logit", "queue_logit_per_day")
     raw = section(raw, "streets.resolution", set(fields))
     return ResolutionModel(
         quality_sd_logit=number(quality.get("sd_logit"), "streets.quality.sd_logit", lo=0, hi=MAX_LOGIT),

@@ -258,7 +258,7 @@ class TicketSystem:
         if self._dest[row] == DEPARTMENT:
             self._delivered[tid] = self._signed[tid] = now
             _, end = self.departments.assign(tid, now, self._processing[row])
-            self._plan_after_closure(tid, end, row, None)
+            self._plan_after_closure(tid, end, row, 0.0)
         else:
             self._route(tid, now, row, first)
 
@@ -274,26 +274,24 @@ class TicketSystem:
         if self._queued_row[row]:
             self._signings.add(signed + self._wait[row], tid)
         else:
-            self._plan_after_closure(tid, signed + self._wait[row] + self._processing[row], row, None)
+            self._plan_after_closure(tid, signed + self._wait[row] + self._processing[row], row, 0.0)
 
     def _on_signed(self, tid: int) -> None:
         """Queued ticket ``tid`` is signed for (and ready): it takes the street's next
         caseworker slot, first come first served in order of signing."""
         now, row = self.env.now, self._row[tid]
-        station = self._street_station[self._dest[row]]
-        busy = station.busy_share(now)  # the load its work starts under
-        _, end = station.assign(tid, now, self._processing[row] * self._work_scale)
-        self._plan_after_closure(tid, end, row, busy)
+        start, end = self._street_station[self._dest[row]].assign(tid, now, self._processing[row] * self._work_scale)
+        self._plan_after_closure(tid, end, row, start - now)
 
-    def _plan_after_closure(self, tid: int, end: float, row: int, busy: float | None) -> None:
+    def _plan_after_closure(self, tid: int, end: float, row: int, queue_min: float) -> None:
         """Closed at ``end`` with feedback to citizen and centre: solved or not
-        (:class:`~sim.outcomes.Resolution`; ``busy``: the caseworkers' busy share when
-        its work started, None without the queue); its callback and, if unsolved, any
-        repeat call are planned from then (NaN: none)."""
+        (:class:`~sim.outcomes.Resolution`; ``queue_min``: how long it waited for a
+        free caseworker); its callback and, if unsolved, any repeat call are planned
+        from then (NaN: none)."""
         self._closed[tid] = end
         late = end > self._created[tid] + self._deadline_min[self._urgency[row]]
         solved = self._solved_anyway[row] or self.resolution.solved(
-            self._resolve_u[row], self._resolve_logit[row], self._dest[row], late, self._returns[tid] > 0, busy)
+            self._resolve_u[row], self._resolve_logit[row], self._dest[row], late, self._returns[tid] > 0, queue_min)
         self._resolved[tid] = solved
         after = self._survey_after[row]
         if after == after:

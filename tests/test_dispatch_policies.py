@@ -204,7 +204,7 @@ def test_the_departments_help_solves_problems_and_never_unsolves_one():
     are. With the full outcome model, the measured resolution rate still rises over
     replications."""
     static = ("streets.resolution.late_logit=0", "streets.resolution.returned_logit=0",
-              "streets.resolution.load_logit_per_busy_share=0")
+              "streets.resolution.queue_logit_per_day=0")
     direct = full_config("dispatch=direct", *QUICK, *static)
     whistle = full_config("dispatch=whistle", *QUICK, *static)
     a, b = run_replication(direct, 0), run_replication(whistle, 0)
