@@ -225,7 +225,14 @@ ERLANG_STREETS = ("arrivals.daily_calls=3000", "arrivals.intraday_profile=flat",
 ERLANG_REPS = 6
 
 
-def test_street_caseworkers_in_signing_order_agree_with_erlang_c():
+@pytest.fixture(scope="module")
+def erlang_streets():
+    """Replications of the flat, stationary city of ERLANG_STREETS (config, ticket records)."""
+    cfg = full_config(*ERLANG_STREETS)
+    return cfg, [run_replication(cfg, r).tickets for r in range(ERLANG_REPS)]
+
+
+def test_street_caseworkers_in_signing_order_agree_with_erlang_c(erlang_streets):
     """Every street as M/M/c: Poisson deliveries (a thinned flat Poisson stream of calls
     shifted by iid times), exponential sign times (iid shifts keep signings Poisson),
     exponential work, the street's caseworkers as servers, slots taken in order of
@@ -235,15 +242,14 @@ def test_street_caseworkers_in_signing_order_agree_with_erlang_c():
     over replications has a 95% t-interval that contains 1 and is at most 5% (share)
     or 10% (mean wait) wide on each side. (Taking the slot at delivery, as before,
     waited ~20% longer.)"""
-    cfg = full_config(*ERLANG_STREETS)
+    cfg, runs = erlang_streets
     mu = 1 / (4 * 60)
     # every call is answered at once (200 agents for ~2 busy ones): street tickets per
     # minute = calls x ticket share x street share x the street's weight
     lam = (cfg.arrivals.daily_calls / 1440 * cfg.call_center.ticket_share * cfg.tickets.dispatch.street_share
            * cfg.city.street_weight)
     ratios: dict[str, list[float]] = {}
-    for r in range(ERLANG_REPS):
-        t = run_replication(cfg, r).tickets
+    for t in runs:
         st = t.stations["street"]
         lo, hi = cfg.warmup_min, cfg.horizon_min
         inside = (st["arrive_min"] >= lo) & (st["arrive_min"] < hi) & ~np.isnan(st["start_min"])
@@ -258,3 +264,27 @@ def test_street_caseworkers_in_signing_order_agree_with_erlang_c():
         assert low <= 1 <= high, (name, ratios[name])
         assert (high - low) / 2 <= width, (name, ratios[name])
 
+
+
+def test_littles_law_holds_street_by_street(erlang_streets):
+    """L = lambda W for every street over the measured window: L the time-average number
+    of its tickets delivered and not yet closed, lambda its deliveries per minute, W
+    their mean time from delivery to closure (pooled over the replications; tickets
+    still open at the end counted to the end, a lower bound). The edge terms of a
+    finite window make each street's ratio L / (lambda W) noisy around 1: at least 95%
+    of the streets must lie within 15% of 1, and the mean over streets within 2%."""
+    cfg, runs = erlang_streets
+    lo, hi, horizon = cfg.warmup_min, cfg.horizon_min - 7 * 1440, cfg.horizon_min  # the last week: margin
+    n = cfg.city.n_streets
+    area, arrivals, sojourn = np.zeros(n), np.zeros(n), np.zeros(n)
+    for t in runs:
+        mine = (t.street >= 0) & ~np.isnan(t.delivered_min)
+        s, enter = t.street[mine].astype(np.int64), t.delivered_min[mine]
+        leave = np.where(np.isnan(t.closed_min[mine]), horizon, t.closed_min[mine])
+        area += np.bincount(s, np.clip(np.minimum(leave, hi) - np.maximum(enter, lo), 0, None), minlength=n)
+        inside = (enter >= lo) & (enter < hi)
+        arrivals += np.bincount(s[inside], minlength=n)
+        sojourn += np.bincount(s[inside], (leave - enter)[inside], minlength=n)
+    ratio = area / sojourn  # (L T) / (lambda T W), T and the replications cancel
+    assert np.mean(np.abs(ratio - 1) <= 0.15) >= 0.95, np.sort(ratio)[[0, -1]]
+    assert abs(ratio.mean() - 1) <= 0.02, ratio.mean()
