@@ -24,7 +24,7 @@ from analysis import chart_style as cs
 from analysis import charts
 
 REPO = Path(__file__).resolve().parent.parent
-RUN_ARGS = ["replications=2", "horizon_days=68", "warmup_days=7", "ranking.robustness.enabled=false"]
+RUN_ARGS = ["replications=2", "horizon_days=78", "warmup_days=7", "ranking.robustness.enabled=false"]
 RUN_CHARTS = ("calls_by_hour", "lead_time_distribution", "deadline_compliance_by_district", "league_bump")
 MIN_BYTES = 15_000
 
