@@ -195,7 +195,8 @@ def test_a_trend_is_written_summarised_and_warned_about(tmp_path, caplog):
         block = check_backlog_trend(tmp_path, per_rep, small_city(8), warmup_days=3)
     assert block["tested"] and not block["stationary"]
     assert block["streets_tested"] == 8 and block["streets_significant"] == 2 and block["streets_rising"] == 2
-    assert [x["street"] for x in block["largest"]] == ["S2", "S5"]
+    assert [x["street"] for x in block["largest"]] == ["S2", "S5"] and block["largest_among"] == "significant"
+    assert block["streets_unadjusted"] >= 2 and block["streets_unadjusted_expected"] == pytest.approx(0.4)
     assert block["city"]["significant"] and block["replications"] == 6 and block["days"] == 40
     json.dumps(block, allow_nan=False)  # JSON-safe
     rows = read_csv(tmp_path / BACKLOG_TREND_FILE)
@@ -214,6 +215,7 @@ def test_no_trend_no_warning(tmp_path, caplog):
         block = check_backlog_trend(tmp_path, per_rep, small_city(8))
     assert block["stationary"] and block["streets_significant"] == 0 and not block["city"]["significant"]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert block["largest_among"] == "unadjusted p below alpha"
     assert any("no significant trend" in r.getMessage() for r in caplog.records)
 
 
@@ -253,6 +255,7 @@ def test_a_run_that_is_not_stationary_warns_in_its_run_log(filling_up):
     warning = [line for line in log.splitlines() if "[WARNING]" in line]
     assert len(warning) == 1 and "[analysis.stationarity]" in warning[0]
     assert "not stationary" in warning[0] and "warmup_days (now 0)" in warning[0]
+    assert "city-wide backlog" in warning[0] and "(significant)" in warning[0]
     assert "[run][INFO] - run started" in log and "[run][INFO] - run finished" in log
     block = filling_up.summary["stationarity"]
     assert block["tested"] and not block["stationary"] and block["city"]["significant"]
