@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 # module again just to simulate, so the chart and report modules (and matplotlib) are
 # imported inside main(), and only when charts or a report are made.
 from analysis.kpi import CALL_KPIS, reduce_replication
-from analysis.ranking import build_ranking_config
+from sim.ranking import build_ranking_config
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
 from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options

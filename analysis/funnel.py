@@ -56,7 +56,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from analysis.ranking import RATES
+from sim.ranking import RATES
 from analysis.robustness import _as_counts, _ratio
 
 #: Columns of funnel_table (long format: one row per rate and unit).
@@ -103,7 +103,7 @@ def _numerators(counts: dict, basic_weight: float) -> list[tuple[str, np.ndarray
 
 def funnel_table(counts: dict, basic_weight: float, method: str = "mid_p") -> dict[str, np.ndarray]:
     """Funnel-plot data of one month: :data:`COLUMNS`, one block of units per rate in
-    the order of :data:`analysis.ranking.RATES`.
+    the order of :data:`sim.ranking.RATES`.
 
     ``counts``: arrays over units with keys signed_on_time, responded_known, surveyed,
     resolved, satisfied, basically_satisfied (see :mod:`analysis.robustness`);

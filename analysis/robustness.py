@@ -6,7 +6,7 @@ What
 A street's monthly rank rests on choices and on data, and both could have been
 otherwise. :func:`rank_distributions` redraws each source of uncertainty in turn,
 re-ranks every unit for every draw (ties by the lead's rule,
-:func:`analysis.ranking.tie_order`), and reports per unit and source the distribution
+:func:`sim.ranking.tie_order`), and reports per unit and source the distribution
 of its rank (median, 90% interval, chance of being among the best ``top_n`` or the
 worst ``bottom_n``) and per source how far the whole table moves (Kendall's tau and
 Spearman's rho against the nominal table, mean rank shift, share of units moving more
@@ -39,14 +39,14 @@ than 3 or 10 places). The sources (:data:`SOURCES`):
 * ``replications`` -- simulation noise: the ranks the same month got in independent
   replications of the simulator (``replication_ranks``), if given.
 
-The nominal table is :func:`analysis.ranking.rank_units` on the observed counts.
+The nominal table is :func:`sim.ranking.rank_units` on the observed counts.
 
 Estimators and conventions
 --------------------------
 * Random numbers: ``numpy.random.SeedSequence(cfg.seed)`` spawns one generator per
   drawn source, so results are reproducible and the weight draws do not depend on the
   units (permuting the units permutes the weight-source results exactly).
-* Ranks in the draws follow the full tie rule of :mod:`analysis.ranking`; in the
+* Ranks in the draws follow the full tie rule of :mod:`sim.ranking`; in the
   sampling source the rates (hence the tie order) change per draw, so the tie keys are
   lexsorted per draw (vectorised) instead of one :func:`tie_order` vector.
 * Rank quantiles are ``inverted_cdf`` quantiles (Hyndman & Fan type 1): always a rank
@@ -59,7 +59,7 @@ Estimators and conventions
   ranked; NaN if never.
 * ``p_top_n`` = share of draws with ``rank <= top_n``; ``p_bottom_n`` = share with
   ``rank > n_ranked_in_that_draw - bottom_n`` (as the brief defines; with fewer than
-  ``advanced_n + rectification_n`` ranked units :func:`analysis.ranking.classes`
+  ``advanced_n + rectification_n`` ranked units :func:`sim.ranking.classes`
   shrinks the classes, this does not).
 * Agreement with the nominal table per draw, over the units ranked in both: Spearman's
   rho by the rank-difference formula ``1 - 6 sum d^2 / (m (m^2 - 1))`` after re-ranking
@@ -89,7 +89,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.ranking import RATES, TIE_BREAK, RobustnessConfig, composite, rank_matrix, rank_units, tie_order
+from sim.ranking import RATES, TIE_BREAK, RobustnessConfig, composite, rank_matrix, rank_units, tie_order
 
 #: Sources of uncertainty, in report order.
 SOURCES = ("weights_dirichlet", "weights_simplex", "sampling", "replications")
@@ -221,8 +221,8 @@ def _resample_rates(c: dict[str, np.ndarray], basic_weight: float, draws: int,
 
 def rank_with_tie_rule(scores: np.ndarray, rates: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Ranks (units, draws) when the rates differ per draw: ``scores`` (units, draws),
-    ``rates`` (units, draws, 3). Same order as :func:`analysis.ranking.rank_matrix` with
-    :func:`analysis.ranking.tie_order` of each draw's rates (higher score, then the
+    ``rates`` (units, draws, 3). Same order as :func:`sim.ranking.rank_matrix` with
+    :func:`sim.ranking.tie_order` of each draw's rates (higher score, then the
     rates in TIE_BREAK order, then the lower index), one lexsort for all draws."""
     n, k = scores.shape
     # Sorted along the last axis of (draws, units) keys: contiguous rows, ~2x faster.

@@ -60,7 +60,7 @@ Estimators and conventions
   no ties). Ranks, not scores, because the rank is what is published and it includes
   the tie rule.
 * Bottom (top) ``n``: the ranked streets with ``rank > n_ranked - b`` (``rank <= b``),
-  ``b = min(n, n_ranked // 2)`` as in :func:`analysis.ranking.classes` when both classes
+  ``b = min(n, n_ranked // 2)`` as in :func:`sim.ranking.classes` when both classes
   have the same size. A street of month ``m``'s bottom ``n`` that is not ranked in
   ``m+1`` counts as not staying. Chance level: if the ranks of ``m+1`` were a random
   order, the expected number staying is (bottom-``n`` streets of ``m`` ranked in ``m+1``)
@@ -79,7 +79,7 @@ import math
 
 import numpy as np
 
-from analysis.ranking import RATES
+from sim.ranking import RATES
 from analysis.stats import CONFIDENCE, mean_ci
 
 #: The measures whose ICC is computed, in report order: the composite score, then each rate.

@@ -4,7 +4,7 @@ the groups of the assumptions table. Data only (no HTML): the templates lay them
 from __future__ import annotations
 
 from analysis.catalogue import CALL, KPIS, TICKET
-from analysis.ranking import CLASS_ZH  # noqa: F401 (re-exported)
+from sim.ranking import CLASS_ZH  # noqa: F401 (re-exported)
 # The file names the report reads, and the package's name (re-exported).
 from analysis.rundir import (CAPTIONS_FILE, CHARTS_DIR, PACKAGE, RANKINGS_FILE, REPORT_FILE,  # noqa: F401
                              SUMMARY_FILE, SWEEP_FILE)

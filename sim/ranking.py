@@ -1,0 +1,172 @@
+"""The monthly league table: composite scores, ranks and the four classes (the one
+implementation, used by the reported tables in analysis/ and by the model itself).
+
+Composite score = weighted sum of the three rates (response, resolution, satisfaction),
+as a percentage (0-100). Units with fewer than ``min_surveys`` answered callbacks in a
+month are not ranked (their rates rest on too few answers).
+
+Tie rule (deterministic, stated): higher score first; on equal score, higher
+resolution rate, then higher satisfaction rate, then higher response rate, then the
+lower unit id (street / district id, not the row's position: permuting the input
+changes nothing but the order of rows). With weights (1, 0, 0) the ranking is thus
+exactly the ranking by response rate under the same rule.
+
+Classes each month (四类): advanced (先进) = the ``advanced_n`` best ranked;
+rectification (整改) = the ``rectification_n`` worst ranked; improving (进步) = the
+``improving_n`` largest gains in score (or in rank) over the previous month among
+units ranked in both (none in the first month); governance (治理) = the top
+``governance_share`` of units by tickets per 10,000 residents (ranked or not).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import ConfigError
+from sim.validate import check_keys, integer, number
+
+RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
+WEIGHT_KEYS = ("response", "resolution", "satisfaction")
+#: Order in which rates break ties (after the score), by index into RATES.
+TIE_BREAK = (1, 2, 0)
+CLASSES = ("advanced", "improving", "rectification", "governance")
+CLASS_ZH = {"advanced": "先进", "improving": "进步", "rectification": "整改", "governance": "治理"}
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    enabled: bool
+    weight_draws: int
+    dirichlet_concentration: float
+    sampling_draws: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    weights: tuple[float, float, float]  # response, resolution, satisfaction
+    min_surveys: int
+    advanced_n: int
+    rectification_n: int
+    improving_n: int
+    improving_by: str  # score | rank
+    governance_share: float
+    robustness: RobustnessConfig
+
+
+def build_ranking_config(raw: dict | None) -> RankingConfig:
+    """Validate the ``ranking`` section (conf/ranking/*.yaml)."""
+    s = "ranking"
+    if not isinstance(raw, dict):
+        raise ConfigError(s, raw, "a mapping (choose one with ranking=w10_45_45|w10_50_40|w30_35_35|equal)")
+    check_keys(raw, {"weights", "min_surveys", "advanced_n", "rectification_n", "improving_n", "improving_by",
+                     "governance_share", "robustness"}, s)
+    w = raw.get("weights")
+    if not isinstance(w, dict):
+        raise ConfigError(f"{s}.weights", w, "a mapping {response, resolution, satisfaction}")
+    check_keys(w, set(WEIGHT_KEYS), f"{s}.weights")
+    weights = tuple(number(w.get(k), f"{s}.weights.{k}", lo=0) for k in WEIGHT_KEYS)
+    if not math.isclose(sum(weights), 1.0, abs_tol=1e-6):
+        raise ConfigError(f"{s}.weights", dict(zip(WEIGHT_KEYS, weights)), "non-negative weights that sum to 1")
+    by = raw.get("improving_by", "score")
+    if by not in ("score", "rank"):
+        raise ConfigError(f"{s}.improving_by", by, "score or rank")
+    rob = raw.get("robustness") or {}
+    if not isinstance(rob, dict):
+        raise ConfigError(f"{s}.robustness", rob, "a mapping")
+    check_keys(rob, {"enabled", "weight_draws", "dirichlet_concentration", "sampling_draws", "seed"},
+               f"{s}.robustness")
+    enabled = rob.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{s}.robustness.enabled", enabled, "true or false")
+    return RankingConfig(
+        weights=weights,
+        min_surveys=integer(raw.get("min_surveys", 10), f"{s}.min_surveys", lo=1),
+        advanced_n=integer(raw.get("advanced_n", 10), f"{s}.advanced_n", lo=0),
+        rectification_n=integer(raw.get("rectification_n", 10), f"{s}.rectification_n", lo=0),
+        improving_n=integer(raw.get("improving_n", 10), f"{s}.improving_n", lo=0),
+        improving_by=by,
+        governance_share=number(raw.get("governance_share", 0.10), f"{s}.governance_share", lo=0, hi=1),
+        robustness=RobustnessConfig(
+            enabled=enabled,
+            weight_draws=integer(rob.get("weight_draws", 1000), f"{s}.robustness.weight_draws", lo=2),
+            dirichlet_concentration=number(rob.get("dirichlet_concentration", 50.0),
+                                           f"{s}.robustness.dirichlet_concentration", lo=0, lo_open=True),
+            sampling_draws=integer(rob.get("sampling_draws", 1000), f"{s}.robustness.sampling_draws", lo=2),
+            seed=integer(rob.get("seed", 0), f"{s}.robustness.seed", lo=0),
+        ),
+    )
+
+
+def composite(rates: np.ndarray, weights) -> np.ndarray:
+    """Scores (0-100) of units x draws: ``rates`` is (units, 3) and ``weights`` (3,)
+    or (draws, 3); NaN rates give NaN scores."""
+    w = np.asarray(weights, dtype=float)
+    return 100.0 * (rates @ w.T)
+
+
+def tie_order(rates: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
+    """Position of each unit in the tie-break order (0 = wins a tie); ``ids`` are the
+    units' ids (default: their positions)."""
+    ids = np.arange(len(rates)) if ids is None else np.asarray(ids)
+    keys = [ids] + [-np.nan_to_num(rates[:, k], nan=-1.0) for k in reversed(TIE_BREAK)]
+    order = np.lexsort(keys)
+    position = np.empty(len(rates), dtype=np.int64)
+    position[order] = np.arange(len(rates))
+    return position
+
+
+def rank_matrix(scores: np.ndarray, ties: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
+    """Ranks (1 = best) of units for each column of ``scores`` (units x draws),
+    ties broken by ``ties`` (from :func:`tie_order`); ineligible units get rank 0 and
+    do not take a place. Vectorised over draws."""
+    scores = np.atleast_2d(scores.T).T if scores.ndim == 1 else scores
+    n, k = scores.shape
+    ok = np.ones(n, bool) if eligible is None else eligible
+    key = np.where(ok[:, None], -scores, np.inf)  # ineligible sort last
+    tb = np.broadcast_to(ties[:, None], (n, k))
+    order = np.lexsort((tb, key), axis=0)
+    ranks = np.empty((n, k), dtype=np.int64)
+    np.put_along_axis(ranks, order, np.arange(1, n + 1)[:, None].repeat(k, axis=1), axis=0)
+    ranks[~ok] = 0
+    return ranks
+
+
+def rank_units(rates: np.ndarray, weights, surveyed: np.ndarray, min_surveys: int,
+               ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and ranks of one month's units (rank 0 = not ranked)."""
+    scores = composite(rates, weights)
+    eligible = (surveyed >= min_surveys) & ~np.isnan(scores)
+    ranks = rank_matrix(scores[:, None], tie_order(rates, ids), eligible)[:, 0]
+    return np.where(eligible, scores, np.nan), ranks
+
+
+def classes(ranks: np.ndarray, scores: np.ndarray, prev_ranks: np.ndarray | None,
+            prev_scores: np.ndarray | None, demand_per_10k: np.ndarray, cfg: RankingConfig) -> dict[str, np.ndarray]:
+    """Boolean membership of each class for one month."""
+    n = len(ranks)
+    ranked = ranks > 0
+    n_ranked = int(ranked.sum())
+    adv_n = min(cfg.advanced_n, n_ranked // 2)
+    rect_n = min(cfg.rectification_n, n_ranked - adv_n)
+    out = {
+        "advanced": ranked & (ranks <= adv_n),
+        "rectification": ranked & (ranks > n_ranked - rect_n),
+        "improving": np.zeros(n, bool),
+        "governance": np.zeros(n, bool),
+    }
+    if prev_ranks is not None:
+        both = ranked & (prev_ranks > 0)
+        gain = (scores - prev_scores) if cfg.improving_by == "score" else (prev_ranks - ranks).astype(float)
+        gain = np.where(both, gain, -np.inf)
+        take = min(cfg.improving_n, int(both.sum()))
+        if take:
+            best = np.lexsort((np.arange(n), -gain))[:take]  # largest gain, then lower position
+            out["improving"][best] = True
+    m = int(math.ceil(cfg.governance_share * n))
+    if m:
+        top = np.lexsort((np.arange(n), -np.nan_to_num(demand_per_10k, nan=-np.inf)))[:m]
+        out["governance"][top] = True
+    return out
