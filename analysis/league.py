@@ -11,11 +11,12 @@ import numpy as np
 from analysis.ranking import CLASSES, RATES, RankingConfig, classes, rank_units
 from sim.city import City
 
-#: Columns of ``rankings.csv`` (one row per replication, month, level and unit).
+#: Columns of ``rankings.csv`` (one row per replication, month, level and unit); ``code``
+#: is the street's 9-digit or the district's 6-digit official code (appended last).
 RANKING_COLUMNS = ("replication", "month", "level", "unit", "district", "district_zh", "street", "street_zh",
                    "score", "rank", "class", *[f"is_{c}" for c in CLASSES],
                    "response_rate", "response_n", "resolution_rate", "resolution_n",
-                   "satisfaction_rate", "satisfaction_n", "tickets", "demand_per_10k")
+                   "satisfaction_rate", "satisfaction_n", "tickets", "demand_per_10k", "code")
 RATE_DENOMINATORS = ("responded_known", "surveyed", "surveyed")
 
 
@@ -28,27 +29,73 @@ def month_slices(table: dict) -> list[tuple[str, np.ndarray]]:
 #: A month is ranked only if the measured window covers at least this share of it
 #: (a few days of a month would give a league table of noise), unless no month does.
 MIN_MONTH_COVERAGE = 0.999
+#: ... and only if its surveys are complete: at most this share of its street tickets
+#: drawn for a callback were still undecided (not closed, or inside the callback
+#: window) when the run ended [assume]. A month cut off by the end of the run would
+#: otherwise be ranked on its early, quick (easy) tickets.
+MAX_SURVEY_PENDING_SHARE = 0.02
 
 
-def ranked_months(coverage: dict[str, float]) -> set[str]:
-    """The months the league tables cover: the complete ones, else all."""
-    full = {m for m, c in coverage.items() if c >= MIN_MONTH_COVERAGE}
-    return full or set(coverage)
+def survey_pending_share(table: dict) -> dict[str, float]:
+    """Per month of a monthly street table: the share of tickets drawn for a callback
+    whose callback was still pending at the end of the run."""
+    out = {}
+    for month, rows in month_slices(table):
+        pending = float(np.sum(table["survey_pending"][rows]))
+        drawn = pending + float(np.sum(table["survey_made"][rows]) + np.sum(table["survey_missed"][rows]))
+        out[month] = pending / drawn if drawn else 0.0
+    return out
+
+
+def ranked_months(coverage: dict[str, float], pending: dict[str, float] | None = None) -> set[str]:
+    """The months the league tables cover: those the window covers whole (else all)
+    whose surveys are complete (``pending``: :func:`survey_pending_share`)."""
+    full = {m for m, c in coverage.items() if c >= MIN_MONTH_COVERAGE} or set(coverage)
+    pending = pending or {}
+    return {m for m in full if pending.get(m, 0.0) <= MAX_SURVEY_PENDING_SHARE}
+
+
+def league_months(per_rep: list[dict]) -> dict[str, dict]:
+    """Which months the league tables rank and why the others are left out (for
+    summary.json and the CLI): per month, the share the measured window covers, the
+    mean share of callbacks still pending at the end, and in how many replications it
+    is ranked."""
+    out: dict[str, dict] = {}
+    for kpis in per_rep:
+        if not kpis.get("monthly"):
+            continue
+        pending = survey_pending_share(kpis["monthly"]["streets"])
+        ranked = ranked_months(kpis["month_coverage"], pending)
+        for month, covered in kpis["month_coverage"].items():
+            entry = out.setdefault(month, {"window_share": round(covered, 4), "survey_pending_share": [],
+                                           "ranked_replications": 0})
+            entry["survey_pending_share"].append(pending.get(month, 0.0))
+            entry["ranked_replications"] += month in ranked
+    for month, entry in out.items():
+        entry["survey_pending_share"] = round(float(np.mean(entry["survey_pending_share"])), 4)
+        if entry["window_share"] < MIN_MONTH_COVERAGE:
+            entry["left_out"] = "the measured window covers only part of it"
+        elif entry["survey_pending_share"] > MAX_SURVEY_PENDING_SHARE:
+            entry["left_out"] = (f"surveys incomplete: {entry['survey_pending_share']:.0%} of its callbacks were "
+                                 f"still pending when the run ended (at most {MAX_SURVEY_PENDING_SHARE:.0%}); "
+                                 "run longer (horizon_days) to rank it")
+    return out
 
 
 def league_tables(per_rep: list[dict], city: City, cfg: RankingConfig) -> list[dict]:
     """One dict per (replication, month, level) with arrays over that level's units:
     ``unit, score, rank, classes, rates, ns, tickets, demand_per_10k``. Only complete
-    months are ranked (:func:`ranked_months`)."""
+    months, with complete surveys, are ranked (:func:`ranked_months`)."""
     population = {"streets": city.street_population_10k,
                   "districts": city.district_population_10k}
     out = []
     for rep, kpis in enumerate(per_rep):
+        ranked = ranked_months(kpis["month_coverage"], survey_pending_share(kpis["monthly"]["streets"]))
         for level in ("streets", "districts"):
             table = kpis["monthly"][level]
             prev = None
             for month, rows in month_slices(table):
-                if month not in ranked_months(kpis["month_coverage"]):
+                if month not in ranked:
                     continue
                 rates = np.column_stack([table[r][rows] for r in RATES]).astype(float)
                 ns = np.column_stack([table[d][rows] for d in RATE_DENOMINATORS]).astype(float)
@@ -75,8 +122,10 @@ def ranking_rows(tables: list[dict], city: City) -> list[list]:
             if t["level"] == "streets":
                 d = int(city.street_district[u])
                 names = [city.district_names[d], city.district_zh[d], city.street_names[u], city.street_zh[u]]
+                code = city.street_code[u]
             else:
                 names = [city.district_names[u], city.district_zh[u], "", ""]
+                code = city.district_code[u]
             member = [bool(t["classes"][c][i]) for c in CLASSES]
             label = "+".join(c for c, m in zip(CLASSES, member) if m)
             rates = [_num(t["rates"][i, k]) for k in range(3)]
@@ -84,7 +133,7 @@ def ranking_rows(tables: list[dict], city: City) -> list[list]:
             rows.append([t["replication"], t["month"], t["level"][:-1], u, *names, _num(t["score"][i]),
                          int(t["rank"][i]) or None, label, *member,
                          rates[0], ns[0], rates[1], ns[1], rates[2], ns[2], int(t["tickets"][i]),
-                         _num(t["demand_per_10k"][i])])
+                         _num(t["demand_per_10k"][i]), code])
     return rows
 
 

@@ -10,14 +10,15 @@ from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
-                             read_csv)
+                             read_csv, read_json)
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
-from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_tables, ranking_rows,
-                             robustness_outputs)
+from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_months, league_tables,
+                             ranking_rows, robustness_outputs)
 from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stationarity import check_backlog_trend
 from analysis.stats import mean_ci
-from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, TICKET_KPIS
+from analysis.street_signal import signal_rows, street_signal
+from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, MONTHLY_SHARES, TICKET_KPIS
 
 
 
@@ -51,7 +52,10 @@ def summarise(scenario: str, meta: dict, per_rep: list[dict]) -> dict:
         entry = bounded_ci(name, values)
         entry["per_replication"] = [_clean(v) for v in values]
         metrics[name] = entry
-    return {"scenario": scenario, "replications": len(per_rep), **meta, "metrics": metrics}
+    out = {"scenario": scenario, "replications": len(per_rep), **meta, "metrics": metrics}
+    if per_rep[0].get("monthly"):
+        out["league_months"] = league_months(per_rep)
+    return out
 
 
 def hourly_rows(per_rep: list[dict]) -> list[list]:
@@ -80,7 +84,7 @@ def monthly_rows(per_rep: list[dict], level: str, city) -> tuple[list[str], list
                 names = [city.district_names[d], city.district_zh[d], city.street_names[u], city.street_zh[u]]
             else:
                 names = [city.district_names[u], city.district_zh[u]]
-            values = [_clean(table[c][i]) if c.endswith("_rate") else int(table[c][i]) for c in MONTHLY_COLUMNS]
+            values = [_clean(table[c][i]) if c in MONTHLY_SHARES else int(table[c][i]) for c in MONTHLY_COLUMNS]
             rows.append([rep, str(table["month"][i]), *names, *values])
     return header, rows
 
@@ -124,10 +128,13 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
                               "min_surveys": rank_cfg.min_surveys}
         if rank_cfg.robustness.enabled:
             rob_rows, funnel_rows, rob_summary = robustness_outputs(per_rep, tables, city, rank_cfg, basic_weight)
+            signal = street_signal(tables, rank_cfg.rectification_n, rank_cfg.advanced_n)
+            rob_rows += signal_rows(signal, ROBUSTNESS_COLUMNS)
             write_csv_atomic(out_dir / ROBUSTNESS_FILE, list(ROBUSTNESS_COLUMNS), rob_rows)
             write_csv_atomic(out_dir / FUNNEL_FILE, list(FUNNEL_COLUMNS), funnel_rows)
             written += [out_dir / ROBUSTNESS_FILE, out_dir / FUNNEL_FILE]
             summary["ranking"]["robustness"] = _json_safe(rob_summary)
+            summary["ranking"]["street_signal"] = _json_safe(signal)
     summary["stationarity"] = check_backlog_trend(out_dir, per_rep, city, summary.get("warmup_days"))
     if summary["stationarity"]["tested"]:
         written.append(out_dir / BACKLOG_TREND_FILE)
@@ -174,14 +181,27 @@ def format_league(out_dir: Path, city, show: int = 5) -> str:
     """The top and bottom of the last month's street table (replication 0), read back
     from ``rankings.csv`` so the CLI shows exactly what was written."""
     rows = [r for r in read_csv(Path(out_dir) / RANKINGS_FILE) if r["replication"] == "0" and r["level"] == "street"]
+    if not rows:
+        months = read_json(Path(out_dir) / SUMMARY_FILE).get("league_months", {})
+        why = "; ".join(f"{m}: {e['left_out']}" for m, e in months.items() if e.get("left_out"))
+        return "street league table: no month is ranked" + (f" ({why})" if why else "")
     month = max(r["month"] for r in rows)
     ranked = sorted((r for r in rows if r["month"] == month and r["rank"]), key=lambda r: int(r["rank"]))
+    shown = ranked[:show] + ranked[-show:]
+
+    def names(r):  # Chinese name first, then the pinyin (rankings.csv also has the code)
+        return " ".join(x for x in (r["street_zh"], r["street"]) if x), \
+            " ".join(x for x in (r.get("district_zh", ""), r["district"]) if x)
+
+    w_street = max([_display_width(names(r)[0]) for r in shown] + [6]) + 2
+    w_district = max([_display_width(names(r)[1]) for r in shown] + [8]) + 2
     lines = [f"street league table {month} (replication 0): top and bottom {show} of {len(ranked)} ranked",
-             f"  {'rank':>4}  {'score':>5}  {'street':<28}{'district':<14}class"]
+             f"  {'rank':>4}  {'score':>5}  {'street':<{w_street}}{'district':<{w_district}}class"]
+
     def line(r):
         cls = " ".join(f"{c}({CLASS_ZH[c]})" for c in r["class"].split("+") if c)
-        name = f"{r['street']} {r['street_zh']}"
-        return (f"  {int(r['rank']):>4}  {float(r['score']):5.1f}  {name}{' ' * (28 - _display_width(name))}"
-                f"{r['district']:<14}{cls}")
+        street, district = names(r)
+        return (f"  {int(r['rank']):>4}  {float(r['score']):5.1f}  {street}{' ' * (w_street - _display_width(street))}"
+                f"{district}{' ' * (w_district - _display_width(district))}{cls}")
     lines += [line(r) for r in ranked[:show]] + ["   ..."] + [line(r) for r in ranked[-show:]]
     return "\n".join(lines)

@@ -129,3 +129,46 @@ def test_the_generator_rewrites_the_committed_tables(tmp_path, monkeypatch):
         for part in ("districts", "streets"):
             name = f"{table}_{part}.csv"
             assert (tmp_path / name).read_bytes() == (CITY / name).read_bytes(), name
+
+
+def _league_entry(level: str, units: list[int]) -> dict:
+    from analysis.ranking import CLASSES
+    n = len(units)
+    return {"replication": 0, "month": "2019-06", "level": level, "unit": np.array(units),
+            "score": np.linspace(90, 60, n), "rank": np.arange(1, n + 1),
+            "classes": {c: np.zeros(n, dtype=bool) for c in CLASSES}, "rates": np.full((n, 3), 0.8),
+            "ns": np.full((n, 3), 20.0), "tickets": np.full(n, 30.0), "demand_per_10k": np.full(n, 5.0)}
+
+
+def test_rankings_csv_ends_with_the_official_code():
+    """rankings.csv keeps its columns in their order and appends ``code``: the street's
+    9-digit code, or the district's 6-digit one."""
+    from analysis.league import RANKING_COLUMNS, ranking_rows
+    assert RANKING_COLUMNS[-2:] == ("demand_per_10k", "code")
+    assert RANKING_COLUMNS[:8] == ("replication", "month", "level", "unit", "district", "district_zh", "street",
+                                   "street_zh")
+    city = load_city("beijing_2019")
+    rows = [dict(zip(RANKING_COLUMNS, r)) for r in
+            ranking_rows([_league_entry("streets", [0, 46]), _league_entry("districts", [2])], city)]
+    assert [(r["street_zh"], r["street"], r["code"]) for r in rows[:2]] == [
+        ("东华门街道", "Donghuamen", "110101001"), ("八里庄街道", "Balizhuang (Chaoyang)", "110105015")]
+    assert (rows[2]["district_zh"], rows[2]["street"], rows[2]["code"]) == ("朝阳区", "", "110105")
+
+
+def test_cli_league_table_shows_chinese_names_first_in_aligned_columns(tmp_path):
+    from analysis.io import write_csv_atomic
+    from analysis.league import RANKING_COLUMNS, ranking_rows
+    from analysis.summary import _display_width, format_league
+    city = load_city("beijing_2019")
+    longest = [46, 109] + list(range(1, 11))  # 八里庄街道 Balizhuang (Chaoyang), (Haidian), ...
+    write_csv_atomic(tmp_path / "rankings.csv", list(RANKING_COLUMNS),
+                     ranking_rows([_league_entry("streets", longest)], city))
+    text = format_league(tmp_path, city, show=5)
+    lines = text.splitlines()
+    assert "八里庄街道 Balizhuang (Chaoyang)  朝阳区 Chaoyang" in lines[2]
+    # the district column starts at the same display column on every row
+    rows = [line for line in lines[2:] if line.strip() != "..."]
+    assert len(rows) == 10
+    starts = {_display_width(line[:min(line.index(d) for d in ("朝阳区", "海淀区", "东城区") if d in line)])
+              for line in rows}
+    assert len(starts) == 1

@@ -126,7 +126,7 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "run.py", "replications=1", "horizon_days=68", "warmup_days=7",
+    proc = subprocess.run([sys.executable, "run.py", "replications=1", "horizon_days=78", "warmup_days=7",
                            "ranking=equal", f"hydra.run.dir={out}"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "street league table" in proc.stdout
@@ -146,7 +146,14 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
         assert count["governance"] == 34
         assert count["improving"] == (0 if month == "2019-06" else min(10, len(ranked)))
     rob = list(csv.DictReader((out / "robustness.csv").open(encoding="utf-8")))
-    assert {r["source"] for r in rob} == {"weights_dirichlet", "weights_simplex", "sampling"}  # 1 replication
+    assert {r["source"] for r in rob if r["unit"]} == {"weights_dirichlet", "weights_simplex", "sampling"}  # 1 rep.
+    signal = {(r["month"], r["statistic"]): r for r in rob if r["source"] == "street_signal"}  # street_signal.py
+    ranked = sorted({r["month"] for r in rob if r["unit"]})
+    icc = signal[(ranked[0], "icc_score")]
+    assert not icc["value"] and "2 replications" in icc["note"]
+    persistence = signal[(ranked[-1], "rank_correlation")]  # one replication: a value, no interval
+    assert (0 < float(persistence["value"]) <= 1 and not persistence["ci_low"] if len(ranked) > 1
+            else "only one ranked month" in persistence["note"])
     for r in rob:
         if r["nominal_rank"] and r["median_rank"]:
             assert float(r["rank_p05"]) <= float(r["median_rank"]) <= float(r["rank_p95"])
@@ -155,4 +162,5 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
     import json
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     eff = summary["ranking"]["robustness"]["2019-06"]["effective_weights"]
+    assert summary["ranking"]["street_signal"]["icc"] is None  # JSON null: needs 2 replications
     assert abs(sum(v["first_order_normalised"] for v in eff.values()) - 1) < 1e-9
