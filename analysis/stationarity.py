@@ -303,7 +303,9 @@ def _log_outcome(block: dict, warmup_days: float | None) -> None:
         "street backlogs are not stationary over the measured window (%s): %s; %s%s. KPIs that depend on "
         "backlogs (deadline compliance, lead times, league tables) are measured while the streets still fill "
         "up: run with a longer warm-up, warmup_days%s, moving start back and horizon_days up by as many days to "
-        "keep the measured dates (see backlog_trend.csv)", window, city_text, streets, named, now)
+        "keep the measured dates (see backlog_trend.csv); a trend that a longer warm-up does not remove comes from streets "
+        "whose work outgrows their caseworkers (a capacity question, not a warm-up one)", window, city_text, streets,
+        named, now)
 
 
 def _not_run(block: dict, reason: str) -> dict:
