@@ -25,7 +25,7 @@ import numpy as np
 import simpy
 
 from sim.arrivals import FreshArrivals
-from sim.clock import minutes_since_midnight
+from sim.clock import minutes_after, minutes_since_midnight
 from sim.config import SimConfig
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
 from sim.streams import Streams
@@ -131,7 +131,9 @@ class CallCentre:
         self._work_kind = array("b")
 
         roster = cfg.call_center.roster
-        if len(roster) == 1:
+        if cfg.call_center.seat_changes:
+            env.process(self._changing_roster_process())
+        elif len(roster) == 1:
             self._set_agents(roster[0])
         else:
             env.process(self._roster_process())
@@ -189,6 +191,26 @@ class CallCentre:
         next_edge = (idx + 1) * slice_min - minute0
         while True:
             yield self.env.timeout(next_edge - self.env.now)
+            idx = (idx + 1) % len(roster)
+            self._set_agents(roster[idx])
+            next_edge += slice_min
+
+    def _changing_roster_process(self):
+        """As :meth:`_roster_process`, with the roster of each seat change
+        (``call_center.seat_changes``) from its date on: changes fall on midnight, a
+        slice boundary of every roster."""
+        cc = self.cfg.call_center
+        slice_min = cc.roster_interval_min
+        minute0 = minutes_since_midnight(self.cfg.start)
+        changes = [(minutes_after(self.cfg.start, c.at), c.roster) for c in cc.seat_changes]
+        roster, k = cc.roster, 0
+        idx = int(minute0 // slice_min)
+        self._set_agents(roster[idx])
+        next_edge = (idx + 1) * slice_min - minute0
+        while True:
+            yield self.env.timeout(next_edge - self.env.now)
+            while k < len(changes) and changes[k][0] <= next_edge + 1e-9:
+                roster, k = changes[k][1], k + 1
             idx = (idx + 1) % len(roster)
             self._set_agents(roster[idx])
             next_edge += slice_min

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sim.city import City, load_city
 from sim.clock import MINUTES_PER_DAY
@@ -45,6 +45,16 @@ class ArrivalsConfig:
 
 
 @dataclass(frozen=True)
+class SeatChange:
+    """From ``at`` (midnight of a date inside the run) on, ``seats`` seats and the
+    roster applied to them."""
+
+    at: datetime
+    seats: int
+    roster: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class CallCenterConfig:
     seats: int
     roster: tuple[int, ...]  # agents on duty per equal slice of the day, repeated daily
@@ -53,6 +63,8 @@ class CallCenterConfig:
     patience: Distribution
     sl_threshold_s: float
     ticket_share: float
+    #: Later seat counts, in date order (empty: ``seats`` and ``roster`` all run long).
+    seat_changes: tuple[SeatChange, ...] = ()
 
     @property
     def roster_interval_min(self) -> float:
@@ -98,7 +110,7 @@ TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "
 PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision", "charts", "report", "records"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
-CALL_CENTER_KEYS = {"seats", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
+CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
                     "ticket_share"}
 
 
@@ -115,7 +127,7 @@ def build_config(raw: dict) -> SimConfig:
     if warmup_days >= horizon_days:
         raise ConfigError("warmup_days", warmup_days, f"a number >= 0 and below horizon_days ({horizon_days})")
     start = datetime_value(raw.get("start"), "start")
-    call_center = _call_center(raw["call_center"])
+    call_center = _call_center(raw["call_center"], start, horizon_days)
     arrivals = _arrivals(raw["arrivals"])
     tickets = build_tickets_config(raw, arrivals.categories)
     return SimConfig(
@@ -150,10 +162,11 @@ def _arrivals(raw: dict) -> ArrivalsConfig:
     )
 
 
-def _call_center(raw: dict) -> CallCenterConfig:
+def _call_center(raw: dict, start: datetime, horizon_days: float) -> CallCenterConfig:
     check_keys(raw, CALL_CENTER_KEYS, "call_center")
     seats = integer(raw.get("seats"), "call_center.seats", lo=1)
     roster = _roster(raw.get("roster", "full"), seats)
+    seat_changes = _seat_changes(raw.get("seat_changes"), raw.get("roster", "full"), start, horizon_days)
     handle_time = parse_distribution(raw.get("handle_time"), "call_center.handle_time")
     demand_raw = raw.get("demand_handle_time")
     demand_handle = handle_time if demand_raw is None else parse_distribution(
@@ -166,7 +179,55 @@ def _call_center(raw: dict) -> CallCenterConfig:
         patience=parse_distribution(raw.get("patience"), "call_center.patience", allow_infinite=True),
         sl_threshold_s=number(raw.get("sl_threshold_s", DEFAULT_SL_THRESHOLD_S), "call_center.sl_threshold_s", lo=0),
         ticket_share=number(raw.get("ticket_share"), "call_center.ticket_share", lo=0, hi=1),
+        seat_changes=seat_changes,
     )
+
+
+def _seat_changes(raw, roster_raw, start: datetime, horizon_days: float) -> tuple[SeatChange, ...]:
+    """``call_center.seat_changes``: a list of ``{from: "YYYY-MM-DD", seats: N}``, dates
+    inside the run (after its start, before its end) and in order; from each date's
+    midnight on, the roster is applied to the new seat count. Only a roster that scales
+    with seats (``full`` or a file giving ``seat_share``) can follow a seat change."""
+    key = "call_center.seat_changes"
+    items = listing([] if raw is None else raw, key, 'a list of {from: "YYYY-MM-DD", seats: N}')
+    if not items:
+        return ()
+    if not _roster_scales(roster_raw):
+        raise ConfigError("call_center.roster", roster_raw,
+                          "full or a roster file giving seat_share when call_center.seat_changes is set "
+                          "(a list of agent counts cannot follow a change of seats)")
+    end = start + timedelta(days=horizon_days)
+    out, previous = [], start
+    for i, item in enumerate(items):
+        k = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(k, item, 'a mapping {from: "YYYY-MM-DD", seats: N}')
+        check_keys(item, {"from", "seats"}, k)
+        when = item.get("from")
+        allowed = (f"a date YYYY-MM-DD after the run's start ({start:%Y-%m-%d %H:%M})"
+                   f"{' and after the previous change' if out else ''}, before its end ({end:%Y-%m-%d %H:%M})")
+        try:
+            at = datetime.combine(date.fromisoformat(str(when)), time()) if isinstance(when, (str, date)) else None
+        except ValueError:
+            at = None
+        if at is not None and at >= end and not isinstance(when, datetime):
+            allowed += f"; a shorter run drops the later changes ({key}=[] drops them all)"
+        if isinstance(when, datetime) or at is None or not previous < at < end:
+            raise ConfigError(f"{k}.from", when if not isinstance(when, date) else str(when), allowed)
+        seats = integer(item.get("seats"), f"{k}.seats", lo=1)
+        out.append(SeatChange(at=at, seats=seats, roster=_roster(roster_raw, seats)))
+        previous = at
+    return tuple(out)
+
+
+def _roster_scales(raw) -> bool:
+    """Does this ``call_center.roster`` scale with the seats?"""
+    if raw == "full":
+        return True
+    if isinstance(raw, str):
+        field, _ = load_named("rosters", raw, "call_center.roster", ("agents", "seat_share"))
+        return field == "seat_share"
+    return False
 
 
 def _roster(raw, seats: int) -> tuple[int, ...]:
