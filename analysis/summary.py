@@ -7,6 +7,7 @@ import unicodedata
 from pathlib import Path
 
 from analysis.catalogue import KPIS, SHARE_KPIS
+from analysis.city_monthly import write_city_monthly
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
@@ -114,8 +115,8 @@ def _json_safe(obj):
 
 def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None,
                   urgency_names: list[str] | None = None, basic_weight: float = 1.0) -> list[Path]:
-    """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street
-    and district tables, the league tables and the street backlogs' trend test
+    """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street,
+    district and city-wide tables, the league tables and the street backlogs' trend test
     (``backlog_trend.csv``, the ``stationarity`` block), each atomically; return their
     paths."""
     out_dir = Path(out_dir)
@@ -150,6 +151,7 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
             header, rows = monthly_rows(per_rep, level, city)
             write_csv_atomic(out_dir / name, header, rows)
             written.append(out_dir / name)
+        written.append(write_city_monthly(out_dir, per_rep, basic_weight))
     return written
 
 

@@ -46,7 +46,7 @@ TICKET_KPIS = (
 MONTHLY_COLUMNS = ("tickets", "signed_on_time", "responded_known", "surveyed", "contacted", "resolved",
                    "satisfied", "basically_satisfied", "response_rate", "resolution_rate", "satisfaction_rate",
                    "deadline_due", "deadline_met", "backlog", "survey_made", "survey_missed", "survey_pending",
-                   "survey_coverage", "repeat_calls")
+                   "survey_coverage", "repeat_calls", "closed", "solved", "caseworkers")
 #: Columns of MONTHLY_COLUMNS that are shares (the rest are counts).
 MONTHLY_SHARES = ("response_rate", "resolution_rate", "satisfaction_rate", "survey_coverage")
 #: Bin edges (hours) of the lead-time histograms: fine near the 2 h and 24 h limits,
@@ -115,6 +115,9 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
     due = t.deadline_min <= hi
     met = due & (t.closed_min <= t.deadline_min)
     reached = t.reached == 1
+    closed = ~np.isnan(t.closed_min)
+    caseworkers = (np.zeros(n_streets, dtype=np.int64) if t.caseworkers is None
+                   else np.asarray(t.caseworkers, dtype=np.int64)[:n_streets])
     out = {"streets": [], "districts": []}
     for m, (label, end) in enumerate(month_ends.items()):
         sel = street_tickets & (month_key == m)
@@ -134,6 +137,10 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
             **{name: np.bincount(st, t.survey_status[sel] == code, minlength=n_streets)
                for name, code in (("survey_made", MADE), ("survey_missed", MISSED), ("survey_pending", PENDING))},
             "repeat_calls": np.bincount(st, t.repeat_of[sel] >= 0, minlength=n_streets),
+            # Whether the problem was really solved (decided at closure), surveyed or not.
+            "closed": np.bincount(st, closed[sel], minlength=n_streets),
+            "solved": np.bincount(st, closed[sel] & (t.resolved[sel] == 1), minlength=n_streets),
+            "caseworkers": caseworkers,
         }
         at_end = min(end, hi)
         open_then = (t.street >= 0) & (t.delivered_min <= at_end) & ~(t.closed_min <= at_end)
