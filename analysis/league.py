@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.ranking import CLASSES, RATES, RankingConfig, classes, rank_units
+from sim.ranking import CLASSES, RATES, RankingConfig, classes, rank_units
 from sim.city import City
 
 #: Columns of ``rankings.csv`` (one row per replication, month, level and unit); ``code``

@@ -15,7 +15,7 @@ from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_months, league_tables,
                              ranking_rows, robustness_outputs)
-from analysis.ranking import CLASS_ZH, WEIGHT_KEYS
+from sim.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stationarity import check_backlog_trend
 from analysis.stats import mean_ci
 from analysis.street_signal import signal_rows, street_signal

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.records import REPEAT, CallRecords, TicketRecords
+from sim.records import BASIC, REPEAT, SATISFIED, CallRecords, TicketRecords
 from sim.records import SURVEY_MADE as MADE
 from sim.records import SURVEY_MISSED as MISSED
 from sim.records import SURVEY_PENDING as PENDING
 
 MINUTES_PER_HOUR = 60.0
 MINUTES_PER_DAY = 1440.0
-SATISFIED, BASIC = 2, 1
 
 TICKET_KPIS = (
     "tickets_closed", "tickets_open_at_end", "tickets_per_day", "dispatch_delay_mean_h", "lead_time_mean_h",

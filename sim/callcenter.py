@@ -37,6 +37,9 @@ AFTER_CALL_KIND = WORK_KINDS["dispatch"]
 #: Headroom for redialling callers in the caller table, as a share of fresh callers
 #: (the table grows by half again if it fills up).
 _REDIAL_HEADROOM = 0.125
+#: Slice edges are sums of floats: a seat change at midnight is on the edge that falls
+#: within this many minutes of it (rounding, not a modelling choice).
+_EDGE_ROUNDING_MIN = 1e-9
 #: Block size for the random draws of redialling callers.
 _REDIAL_BLOCK = 4096
 
@@ -131,9 +134,7 @@ class CallCentre:
         self._work_kind = array("b")
 
         roster = cfg.call_center.roster
-        if cfg.call_center.seat_changes:
-            env.process(self._changing_roster_process())
-        elif len(roster) == 1:
+        if len(roster) == 1 and not cfg.call_center.seat_changes:
             self._set_agents(roster[0])
         else:
             env.process(self._roster_process())
@@ -182,23 +183,9 @@ class CallCentre:
         self._redial_delay = v.get("redial_delay_min")
 
     def _roster_process(self):
-        """Change the number of agents on duty at every roster slice boundary."""
-        roster = self.cfg.call_center.roster
-        slice_min = self.cfg.call_center.roster_interval_min
-        minute0 = minutes_since_midnight(self.cfg.start)
-        idx = int(minute0 // slice_min)
-        self._set_agents(roster[idx])
-        next_edge = (idx + 1) * slice_min - minute0
-        while True:
-            yield self.env.timeout(next_edge - self.env.now)
-            idx = (idx + 1) % len(roster)
-            self._set_agents(roster[idx])
-            next_edge += slice_min
-
-    def _changing_roster_process(self):
-        """As :meth:`_roster_process`, with the roster of each seat change
-        (``call_center.seat_changes``) from its date on: changes fall on midnight, a
-        slice boundary of every roster."""
+        """Change the number of agents on duty at every roster slice boundary, with the
+        roster of each seat change (``call_center.seat_changes``) from its date on:
+        changes fall on midnight, a slice boundary of every roster."""
         cc = self.cfg.call_center
         slice_min = cc.roster_interval_min
         minute0 = minutes_since_midnight(self.cfg.start)
@@ -209,7 +196,7 @@ class CallCentre:
         next_edge = (idx + 1) * slice_min - minute0
         while True:
             yield self.env.timeout(next_edge - self.env.now)
-            while k < len(changes) and changes[k][0] <= next_edge + 1e-9:
+            while k < len(changes) and changes[k][0] <= next_edge + _EDGE_ROUNDING_MIN:
                 roster, k = changes[k][1], k + 1
             idx = (idx + 1) % len(roster)
             self._set_agents(roster[idx])

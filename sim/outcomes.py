@@ -31,11 +31,10 @@ import math
 import numpy as np
 
 from sim.clock import MINUTES_PER_DAY
+from sim.records import BASIC, DISSATISFIED, SATISFIED
 from sim.streams import city_stream
 from sim.ticket_config import TicketsConfig
 
-#: Satisfaction answers: ``TicketRecords.satisfaction`` codes (-1: no answer).
-DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
 
 
 def logit(p: np.ndarray) -> np.ndarray:

@@ -21,6 +21,8 @@ WORK_KINDS = {"dispatch": 0, "survey": 1}
 #: ``TicketRecords.survey_status`` codes: not drawn for a callback, still pending when
 #: the run ended, made within its window, missed (see sim/survey.py).
 SURVEY_NOT_DRAWN, SURVEY_PENDING, SURVEY_MADE, SURVEY_MISSED = -1, 0, 1, 2
+#: ``TicketRecords.satisfaction`` codes (-1: no answer).
+DISSATISFIED, BASIC, SATISFIED = 0, 1, 2
 
 
 @dataclass

@@ -24,7 +24,8 @@ Few events by design (see docs/architecture.md): the work stations are FCFS and
 computed at arrival (:class:`~sim.station.FcfsStation`), so only the steps that
 interact with the call centre, or hand a ticket to a station at a later time, are
 SimPy events (many behind one, :class:`~sim.timers.Timers`): the agents' dispatch and
-survey work, the street's signing, a review before return, a repeat call. Times computed ahead (closure, say) are only revealed in
+survey work, the street's signing, a review before return, a repeat call. Times
+computed ahead (closure, say) are only revealed in
 the records if they fall inside the run.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sim.city import City
 from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
-from sim.outcomes import BASIC, DISSATISFIED, SATISFIED, Resolution, centre_experience, street_quality, survey_answers
+from sim.outcomes import Resolution, centre_experience, street_quality, survey_answers
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
 from sim.streams import Streams
@@ -46,7 +47,6 @@ from sim.survey import CallbackSurvey
 from sim.ticket_draws import DEPARTMENT, BlockSampler, TicketDraws
 from sim.timers import Timers
 
-__all__ = ["TicketSystem", "street_caseworkers", "DISSATISFIED", "BASIC", "SATISFIED"]
 #: Rows the ticket table grows by at least (it grows by half its size otherwise).
 _MIN_GROWTH = 1024
 #: Initial ticket-table size per fresh demand call: room for repeat calls' tickets.

@@ -105,6 +105,22 @@ def test_a_survey_team_covers_what_agents_short_of_time_do_not():
     assert d["B_coverage"].min() >= 0.95
 
 
+def test_waiting_for_a_caseworker_lowers_resolution():
+    """The load term alone (same seed, queue_logit_per_day -0.5 -> 0): without it more
+    problems are solved, since some tickets do wait for a caseworker."""
+    d = paired(("streets.capacity.scale=0.8",), ("streets.capacity.scale=0.8", "streets.resolution.queue_logit_per_day=0"),
+               reps=3)
+    assert t_interval(d["resolution"], 0.95)[0] > 0, d["resolution"]
+
+
+def test_a_shorter_callback_window_lowers_survey_coverage():
+    """Callbacks by agents short of time (shared, 87 seats): a 12 h window misses more
+    callbacks than a 72 h one (same seed)."""
+    short = ("call_center.seats=87", "survey.staffing=shared")
+    d = paired((*short, "survey.window_h=72"), (*short, "survey.window_h=12"), reps=6)
+    assert t_interval(d["coverage"], 0.95)[1] < 0, d["coverage"]
+
+
 # ====================================================================== mechanisms
 
 
