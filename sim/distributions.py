@@ -25,6 +25,14 @@ DIST_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "infinite": ((), ()),
 }
 
+#: The smallest mean a duration may have: one second (in minutes). Every duration of the
+#: model is a step in time (patience, redial and repeat-call delays, service, review and
+#: survey times); loops such as hang up -> redial -> hang up, or misroute -> review ->
+#: misroute, advance the clock by these durations, so a mean of zero (or next to it)
+#: would let simulated time stand still while the loop runs for ever. No real duration
+#: of a hotline is shorter on average than a second. Single draws may still be near zero.
+MIN_MEAN_MIN = 1.0 / SECONDS_PER_MINUTE
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -91,6 +99,7 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
     :class:`ConfigError` naming ``key``, the value and what is allowed."""
     if not isinstance(raw, dict):
         raise ConfigError(key, raw, "a mapping like {dist: exponential, mean_min: 5.0}")
+    given = raw
     raw = _mean_in_minutes(raw, key)
     allowed = [name for name in DIST_PARAMS if allow_infinite or name != "infinite"]
     name = raw.get("dist")
@@ -100,16 +109,26 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
     for extra in sorted(set(raw) - {"dist", *required, *optional}):
         raise ConfigError(
             f"{key}.{extra}", raw[extra],
-            f"no such parameter for dist={name}; it takes {', '.join(required + optional) or 'none'}",
+            f"no such parameter for dist={name}; it takes {', '.join(required + optional) or 'none'}"
+            f" (to change the type, give the distribution whole: {key}={{dist: {name}, ...}})",
         )
     for req in required:
         if raw.get(req) is None:
             raise ConfigError(f"{key}.{req}", None, f"required for dist={name}")
     if name == "empirical":
-        return _parse_empirical(raw, key)
+        dist = _parse_empirical(raw, key)
+        if dist.mean < MIN_MEAN_MIN:
+            raise ConfigError(f"{key}.values_min", raw["values_min"],
+                              f"values whose mean is at least {MIN_MEAN_MIN:.4g} min (1 second)")
+        return dist
     kwargs = {}
     if "mean_min" in required:
         kwargs["mean_min"] = _positive(raw["mean_min"], f"{key}.mean_min")
+        if kwargs["mean_min"] < MIN_MEAN_MIN:
+            unit = next((u for u in MEAN_UNITS_MIN if u in given), "mean_min")
+            floor = f"{MIN_MEAN_MIN / MEAN_UNITS_MIN[unit]:.4g}"
+            raise ConfigError(f"{key}.{unit}", given[unit], f"a mean of at least 1 second ({unit} >= {floor}): "
+                              "a shorter one can make simulated time stand still")
     if "cv" in required:
         kwargs["cv"] = _positive(raw["cv"], f"{key}.cv")
     return Distribution(dist=name, **kwargs)

@@ -30,6 +30,17 @@ MAX_LOGIT = 20.0
 #: District desks sized to this share of their open time when a config leaves it out
 #: (conf/dispatch/*.yaml sets it) [assume].
 DEFAULT_DESK_UTILISATION = 0.8
+#: The most servers a station may be given in config (departments, a dispatch desk, the
+#: survey team, a street's minimum caseworkers): far above any real unit, and a
+#: guard against sizes that cannot be meant (10^9) before anything is built.
+MAX_STATION_SERVERS = 1_000_000
+#: The shortest interval at which callbacks due are handed out (minutes): the survey
+#: wakes up once per interval for the whole run, so a tiny one (1e-9) would let
+#: simulated time stand still. A minute is finer than any callback schedule.
+MIN_BATCH_INTERVAL_MIN = 1.0
+#: The largest ``streets.capacity.scale``: a thousand times the streets' sized slots is
+#: far beyond any plan, and bounds the caseworkers (stations) built from it.
+MAX_CAPACITY_SCALE = 1000.0
 
 
 @dataclass(frozen=True)
@@ -231,12 +242,13 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
         street_share=_prob(raw, "street_share", s),
         centre_worker=worker,
         centre_desk_staff=integer(centre.get("desk_staff", 0), f"{s}.centre.desk_staff",
-                                  lo=1 if worker == "desk" else 0),
+                                  lo=1 if worker == "desk" else 0, hi=MAX_STATION_SERVERS,
+                                  allowed=f"a whole number >= {int(worker == 'desk')}, at most {MAX_STATION_SERVERS}"),
         centre_work_time=parse_distribution(centre.get("work_time"), f"{s}.centre.work_time"),
         centre_misroute_prob=_prob(centre, "misroute_prob", f"{s}.centre"),
         district_desk_staff=(None if desk.get("staff") == "auto" else integer(
-            desk.get("staff"), f"{s}.district_desk.staff", lo=1,
-            allowed="auto, or a whole number of dispatchers per district >= 1")),
+            desk.get("staff"), f"{s}.district_desk.staff", lo=1, hi=MAX_STATION_SERVERS,
+            allowed=f"auto, or a whole number of dispatchers per district >= 1, at most {MAX_STATION_SERVERS}")),
         district_desk_target_utilisation=number(desk.get("target_utilisation", DEFAULT_DESK_UTILISATION),
                                                 f"{s}.district_desk.target_utilisation", lo=0, hi=1, lo_open=True),
         district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
@@ -259,8 +271,10 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
         target_utilisation=number(cap.get("target_utilisation"), f"{s}.capacity.target_utilisation",
                                   lo=0, hi=1, lo_open=True),
         demand_elasticity=number(cap.get("demand_elasticity"), f"{s}.capacity.demand_elasticity", lo=0, hi=1),
-        min_caseworkers=integer(cap.get("min_caseworkers"), f"{s}.capacity.min_caseworkers", lo=1),
-        capacity_scale=number(cap.get("scale", 1.0), f"{s}.capacity.scale", lo=0, lo_open=True),
+        min_caseworkers=integer(cap.get("min_caseworkers"), f"{s}.capacity.min_caseworkers", lo=1,
+                                hi=MAX_STATION_SERVERS, allowed=f"a whole number >= 1, at most {MAX_STATION_SERVERS}"),
+        capacity_scale=number(cap.get("scale", 1.0), f"{s}.capacity.scale", lo=0, hi=MAX_CAPACITY_SCALE,
+                              lo_open=True),
         sign_time=parse_distribution(raw.get("sign_time"), f"{s}.sign_time"),
         response_threshold_min=number(raw.get("response_threshold_h"), f"{s}.response_threshold_h",
                                       lo=0, lo_open=True) * 60,
@@ -343,7 +357,8 @@ def _departments(raw: dict) -> DepartmentsConfig:
     s = "departments"
     check_keys(raw, {"servers", "processing", "resolve_prob"}, s)
     return DepartmentsConfig(
-        servers=integer(raw.get("servers"), f"{s}.servers", lo=1),
+        servers=integer(raw.get("servers"), f"{s}.servers", lo=1, hi=MAX_STATION_SERVERS,
+                        allowed=f"a whole number >= 1, at most {MAX_STATION_SERVERS}"),
         processing=parse_distribution(raw.get("processing"), f"{s}.processing"),
         resolve_prob=_prob(raw, "resolve_prob", s),
     )
@@ -376,10 +391,12 @@ def _survey(raw: dict) -> SurveyConfig:
         window_min=number(raw.get("window_h"), f"{s}.window_h", lo=0, lo_open=True) * 60,
         staffing=_choice(raw.get("staffing", "team"), f"{s}.staffing", SURVEY_STAFFING),
         team_agents=(None if raw.get("team_agents", "auto") == "auto" else integer(
-            raw.get("team_agents"), f"{s}.team_agents", lo=1, allowed="auto, or a whole number of agents >= 1")),
+            raw.get("team_agents"), f"{s}.team_agents", lo=1, hi=MAX_STATION_SERVERS,
+            allowed=f"auto, or a whole number of agents >= 1, at most {MAX_STATION_SERVERS}")),
         team_target_utilisation=number(raw.get("team_target_utilisation", DEFAULT_DESK_UTILISATION),
                                        f"{s}.team_target_utilisation", lo=0, hi=1, lo_open=True),
-        batch_interval_min=number(raw.get("batch_interval_min"), f"{s}.batch_interval_min", lo=0, lo_open=True),
+        batch_interval_min=number(raw.get("batch_interval_min"), f"{s}.batch_interval_min",
+                                  lo=MIN_BATCH_INTERVAL_MIN),
         callbacks_per_job=integer(raw.get("callbacks_per_job"), f"{s}.callbacks_per_job", lo=1),
         callback_start_h=hours[0],
         callback_end_h=hours[1],
