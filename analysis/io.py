@@ -5,15 +5,33 @@ target (``os.replace`` is atomic on POSIX and Windows), so a crash mid-write lea
 either the old complete file or none. The file gets the permissions any new file
 of the user gets (0666 less the umask: group-readable as usual), not the private 0600
 of a temporary file.
+
+CSV files are made for spreadsheets as much as for code: UTF-8 *with* a byte-order
+mark (``utf-8-sig``, so Excel shows 东城区 and not mojibake; read them back with
+:data:`CSV_ENCODING`, as :func:`analysis.rundir.read_csv` does), and every cell is
+formatted by one rule, :func:`csv_cell`: booleans as ``1``/``0``, integers as
+integers, floats with 6 significant digits (no 17-digit noise; a float holding a whole
+number is written as that integer, large values without an exponent), NaN and
+infinities as ``nan``/``inf``/``-inf``, None as an empty cell.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
+import numbers
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
+
+#: Encoding of the CSV files the project writes (UTF-8 with BOM); read them with it too:
+#: plain "utf-8" would keep the BOM as a "\ufeff" in the first header name.
+CSV_ENCODING = "utf-8-sig"
+#: Significant digits of a float in a CSV cell.
+CSV_FLOAT_DIGITS = 6
 
 
 def _umask() -> int:
@@ -46,9 +64,32 @@ def write_json_atomic(path: Path, obj) -> None:
     write_bytes_atomic(path, (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode())
 
 
+def csv_cell(value):
+    """One value as it goes into a CSV cell (see the module doc): the one formatting
+    rule of every table the project writes."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        if not math.isfinite(x):
+            return str(x)  # nan, inf, -inf: what the readers parse with float()
+        if x.is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        text = format(x, f".{CSV_FLOAT_DIGITS}g")
+        if "e+" in text and abs(x) < 1e15:  # 1.02373e+06 -> 1023730: a spreadsheet's number
+            text = str(int(float(text)))
+        return text
+    return value
+
+
 def write_csv_atomic(path: Path, header: list[str], rows) -> None:
+    """A CSV table in UTF-8 with BOM, every cell formatted by :func:`csv_cell`."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
-    write_bytes_atomic(path, buf.getvalue().encode())
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    write_bytes_atomic(path, buf.getvalue().encode(CSV_ENCODING))

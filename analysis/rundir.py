@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.io import write_json_atomic
+from analysis.io import CSV_ENCODING, write_json_atomic
 
 #: Config keys that do not change a run's results (where it runs, what a sweep is called,
 #: which charts and whether a report are drawn from them).
@@ -107,9 +107,10 @@ def read_yaml(path: Path):
 
 
 def read_csv(path: Path) -> list[dict]:
-    """Rows of a CSV table as dicts, all values strings ([] if missing)."""
+    """Rows of a CSV table as dicts, all values strings ([] if missing); the BOM of the
+    project's CSV files (UTF-8 with BOM) is dropped, a file without one reads the same."""
     try:
-        with Path(path).open(encoding="utf-8", newline="") as fh:
+        with Path(path).open(encoding=CSV_ENCODING, newline="") as fh:
             return list(csv.DictReader(fh))
     except OSError:
         return []

@@ -35,7 +35,7 @@ class Run:
 
     @property
     def hourly(self) -> list[dict]:
-        with (self.dir / "hourly.csv").open(newline="", encoding="utf-8") as fh:
+        with (self.dir / "hourly.csv").open(newline="", encoding="utf-8-sig") as fh:
             return list(csv.DictReader(fh))
 
 

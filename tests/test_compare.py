@@ -114,13 +114,13 @@ def test_cli_on_two_real_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "B - A" in proc.stdout
     out = dirs["b"] / COMPARISON_FILE
-    with out.open(newline="", encoding="utf-8") as fh:
+    with out.open(newline="", encoding="utf-8-sig") as fh:
         rows = {r["metric"]: r for r in csv.DictReader(fh)}
     sa, sb = (json.loads((d / "summary.json").read_text(encoding="utf-8")) for d in dirs.values())
     assert set(rows) == set(sa["metrics"]) & set(sb["metrics"])
     for name in ("calls_offered", "asa_s", "dispatch_delay_mean_h", "tickets_closed"):
         pa, pb = sa["metrics"][name]["per_replication"], sb["metrics"][name]["per_replication"]
-        assert float(rows[name]["diff"]) == pytest.approx((pb[0] - pa[0] + pb[1] - pa[1]) / 2)
+        assert float(rows[name]["diff"]) == pytest.approx((pb[0] - pa[0] + pb[1] - pa[1]) / 2, rel=1e-5)
     assert float(rows["asa_s"]["diff"]) > 0, "fewer seats, longer waits"
     # --out writes elsewhere
     other = tmp_path / "cmp.csv"

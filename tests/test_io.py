@@ -40,4 +40,4 @@ def test_writes_replace_whole_files(tmp_path):
     target = tmp_path / "t.csv"
     aio.write_csv_atomic(target, ["a", "b"], [[1, 2]] * 1000)
     aio.write_csv_atomic(target, ["a", "b"], [[3, 4]])
-    assert target.read_text() == "a,b\n3,4\n"
+    assert target.read_text(encoding="utf-8-sig") == "a,b\n3,4\n"

@@ -18,7 +18,7 @@ def sweep_with(launcher: list[str], sweep_dir: Path) -> list[dict]:
     proc = subprocess.run([sys.executable, "run.py", "-m", *launcher, *SMALL, f"hydra.sweep.dir={sweep_dir}"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with (sweep_dir / "sweep_summary.csv").open(encoding="utf-8") as fh:
+    with (sweep_dir / "sweep_summary.csv").open(encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -130,7 +130,7 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
                            "ranking=equal", f"hydra.run.dir={out}"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "street league table" in proc.stdout
-    rows = list(csv.DictReader((out / "rankings.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((out / "rankings.csv").open(encoding="utf-8-sig")))
     months = sorted({r["month"] for r in rows})
     assert months == ["2019-06", "2019-07"]
     for month in months:
@@ -139,13 +139,13 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
         assert len(streets) == 333 and len(districts) == 16
         ranked = [r for r in streets if r["rank"]]
         assert sorted(int(r["rank"]) for r in ranked) == list(range(1, len(ranked) + 1))
-        count = {c: sum(r[f"is_{c}"] == "True" for r in streets) for c in CLASSES}
+        count = {c: sum(r[f"is_{c}"] == "1" for r in streets) for c in CLASSES}
         expect = min(10, len(ranked) // 2)  # a class never takes more than half the ranked units
         assert count["advanced"] == expect and count["rectification"] == expect
-        assert not any(r["is_advanced"] == r["is_rectification"] == "True" for r in streets)
+        assert not any(r["is_advanced"] == r["is_rectification"] == "1" for r in streets)
         assert count["governance"] == 34
         assert count["improving"] == (0 if month == "2019-06" else min(10, len(ranked)))
-    rob = list(csv.DictReader((out / "robustness.csv").open(encoding="utf-8")))
+    rob = list(csv.DictReader((out / "robustness.csv").open(encoding="utf-8-sig")))
     assert {r["source"] for r in rob if r["unit"]} == {"weights_dirichlet", "weights_simplex", "sampling"}  # 1 rep.
     signal = {(r["month"], r["statistic"]): r for r in rob if r["source"] == "street_signal"}  # street_signal.py
     ranked = sorted({r["month"] for r in rob if r["unit"]})
@@ -157,7 +157,7 @@ def test_a_run_writes_the_league_table_with_classes(tmp_path):
     for r in rob:
         if r["nominal_rank"] and r["median_rank"]:
             assert float(r["rank_p05"]) <= float(r["median_rank"]) <= float(r["rank_p95"])
-    funnel = list(csv.DictReader((out / "funnel.csv").open(encoding="utf-8")))
+    funnel = list(csv.DictReader((out / "funnel.csv").open(encoding="utf-8-sig")))
     assert {r["rate"] for r in funnel} == {"response_rate", "resolution_rate", "satisfaction_rate"}
     import json
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

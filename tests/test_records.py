@@ -58,7 +58,7 @@ def test_records_count_what_the_summary_reports(run):
 
 
 def test_monthly_records_are_the_monthly_table(run):
-    with (run / "streets_monthly.csv").open(encoding="utf-8") as fh:
+    with (run / "streets_monthly.csv").open(encoding="utf-8-sig") as fh:
         rows = [r for r in csv.DictReader(fh) if r["replication"] == "1"]
     table = pd.read_parquet(run / "records" / "streets_monthly_rep001.parquet")
     assert len(table) == len(rows) > 0

@@ -168,7 +168,7 @@ def test_no_charts_is_said_not_failed(run_dir):
 def test_league_table_top_and_bottom_of_last_month(run_dir):
     html = read_html(write_report(run_dir))
     import csv
-    with (run_dir / "rankings.csv").open(encoding="utf-8") as fh:
+    with (run_dir / "rankings.csv").open(encoding="utf-8-sig") as fh:
         rows = [r for r in csv.DictReader(fh) if r["replication"] == "0" and r["level"] == "street"]
     month = max(r["month"] for r in rows)
     ranked = sorted((r for r in rows if r["month"] == month and r["rank"]), key=lambda r: int(r["rank"]))

@@ -25,7 +25,7 @@ def multirun(sweep_dir: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 def read_table(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 

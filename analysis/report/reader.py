@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from analysis.io import CSV_ENCODING
 from analysis.rundir import get, hydra_files, read_csv, read_json, read_yaml  # noqa: F401 (re-exported)
 from analysis.rundir import package_version as version  # noqa: F401 (re-exported)
 from analysis.report.formatting import humanise
@@ -96,7 +97,7 @@ def sweep_table(sweep_dir: Path) -> tuple[list[str], list[dict]]:
     file, aggregated in memory from the jobs (:func:`analysis.sweep_table.aggregate`)."""
     path = Path(sweep_dir) / SWEEP_FILE
     if path.is_file():
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding=CSV_ENCODING, newline="") as fh:
             reader = csv.DictReader(fh)
             return list(reader.fieldnames or []), list(reader)
     header, rows = aggregate(sweep_dir)
