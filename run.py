@@ -31,6 +31,7 @@ from analysis.run_outputs import OutputConfig, build_output_config, make_charts_
 from analysis.stats import build_precision_config, ci_half_width
 from analysis.ticket_kpi import TICKET_KPIS
 from analysis.rundir import already_done, config_fingerprint, mark_done
+from analysis.street_state import accountability_summary, write_street_state
 from analysis.summary import format_league, format_table, summarise, write_outputs
 from sim.config import build_config
 from sim.errors import ConfigError
@@ -117,6 +118,7 @@ def main(cfg: DictConfig) -> None:
         "seed": sim_cfg.seed,
         "dispatch": sim_cfg.tickets.dispatch.policy if sim_cfg.tickets else None,
         "ranking": hydra_cfg.runtime.choices.get("ranking") if sim_cfg.tickets else None,
+        "accountability": hydra_cfg.runtime.choices.get("accountability") if sim_cfg.tickets else None,
         "start": sim_cfg.start.isoformat(),
         "horizon_days": sim_cfg.horizon_days,
         "warmup_days": sim_cfg.warmup_days,
@@ -127,7 +129,13 @@ def main(cfg: DictConfig) -> None:
     summary = summarise(scenario, meta, per_rep)
     urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
     basic_weight = sim_cfg.tickets.survey.basic_satisfied_weight if sim_cfg.tickets else 1.0
+    if rank_cfg is not None:
+        summary["accountability"] = accountability_summary(per_rep, sim_cfg.city, rank_cfg,
+                                                           sim_cfg.accountability.mode)
     write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency, basic_weight)
+    if sim_cfg.tickets is not None:
+        write_street_state(out_dir, per_rep, sim_cfg.city, sim_cfg.seed,
+                           sim_cfg.tickets.streets.resolution.quality_sd_logit)
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))

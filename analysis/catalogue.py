@@ -109,6 +109,9 @@ KPIS: dict[str, Kpi] = {
                             TICKET),
     "repeat_calls": _k("Repeat calls", "重复来电", "calls", "{:,.0f}", -1,
                        "calls about a problem whose ticket closed unresolved", TICKET),
+    "gaming_share": _k("Gaming share", "虚报解决占比", "%", "{:.1f}", -1,
+                       "callbacks that heard \"solved\" about a problem not solved (a gamed ticket, under the "
+                       "accountability loop), of callbacks that reached the citizen", TICKET),
 }
 
 #: The shares: their CIs are clipped to [0, 1].

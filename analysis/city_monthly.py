@@ -31,11 +31,12 @@ CITY_MONTHLY_METRICS = {
     "true_resolution_rate": "problem really solved / closed tickets, surveyed or not",
     "survey_coverage": "callbacks made in their window / callbacks decided",
     "repeat_calls": "tickets of repeat calls about a problem the street closed unsolved",
-    "caseworkers": "street caseworker slots, all streets",
+    "caseworkers": "street caseworker slots, all streets (in force at the month's end)",
+    "gaming_share": "callbacks that heard 'solved' about an unsolved problem (gamed) / callbacks that reached the citizen",
 }
 #: Metrics that are shares (their interval is clipped to [0, 1]).
 CITY_MONTHLY_SHARES = ("response_rate", "resolution_rate", "satisfaction_rate", "true_resolution_rate",
-                       "survey_coverage")
+                       "survey_coverage", "gaming_share")
 
 
 def _ratio(num: float, den: float) -> float:
@@ -54,11 +55,13 @@ def city_values(totals: dict[str, float], basic_weight: float) -> dict[str, floa
         "survey_coverage": _ratio(s["survey_made"], s["survey_made"] + s["survey_missed"]),
         "repeat_calls": s["repeat_calls"],
         "caseworkers": s["caseworkers"],
+        "gaming_share": _ratio(s.get("gamed", 0.0), s["surveyed"]),
     }
 
 
 COUNTS = ("tickets", "signed_on_time", "responded_known", "resolved", "surveyed", "satisfied",
-          "basically_satisfied", "solved", "closed", "survey_made", "survey_missed", "repeat_calls", "caseworkers")
+          "basically_satisfied", "solved", "closed", "survey_made", "survey_missed", "repeat_calls", "caseworkers",
+          "gamed")
 
 
 def city_months(per_rep: list[dict]) -> list[str]:
@@ -75,8 +78,8 @@ def per_replication(per_rep: list[dict], basic_weight: float) -> dict[str, dict[
         rows = dict(month_slices(table))
         for m in months:
             mask = rows.get(m)
-            totals = {c: float(np.sum(np.asarray(table[c], dtype=float)[mask])) if mask is not None else 0.0
-                      for c in COUNTS}
+            totals = {c: float(np.sum(np.asarray(table[c], dtype=float)[mask])) if mask is not None and c in table
+                      else 0.0 for c in COUNTS}
             for name, value in city_values(totals, basic_weight).items():
                 out[m][name].append(value)
     return out

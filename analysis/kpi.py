@@ -101,6 +101,7 @@ def reduce_replication(rec: ReplicationRecords, cfg: SimConfig) -> dict:
                                         cfg.city.street_district, cfg.city.n_districts)
         out["lead_time_hist"] = lead_time_histogram(rec.tickets, rec.calls, len(cfg.tickets.streets.urgency))
         out["month_coverage"] = month_coverage(rec.calls)
+        out["street_state"] = rec.tickets.street_state  # the accountability loop's tables (None: no loop)
         out[SERIES_KEY] = daily_backlog(rec.tickets, rec.calls.warmup_min, rec.calls.horizon_min, cfg.city.n_streets)
     return out
 

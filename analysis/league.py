@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ranking import CLASSES, RATES, RankingConfig, classes, rank_units
+from sim.ranking import CLASSES, RATES, RankingConfig, class_label, classes, rank_units
 from sim.city import City
 
 #: Columns of ``rankings.csv`` (one row per replication, month, level and unit); ``code``
@@ -127,7 +127,7 @@ def ranking_rows(tables: list[dict], city: City) -> list[list]:
                 names = [city.district_names[u], city.district_zh[u], "", ""]
                 code = city.district_code[u]
             member = [bool(t["classes"][c][i]) for c in CLASSES]
-            label = "+".join(c for c, m in zip(CLASSES, member) if m)
+            label = class_label(t["classes"], i)
             rates = [_num(t["rates"][i, k]) for k in range(3)]
             ns = [int(t["ns"][i, k]) for k in range(3)]
             rows.append([t["replication"], t["month"], t["level"][:-1], u, *names, _num(t["score"][i]),

@@ -16,7 +16,11 @@ Definitions (the names are a promised interface):
   delivered tickets whose outcome is known (signed, or the threshold passed).
 - ``survey_coverage``: callbacks made within their window / callbacks decided (made or
   missed); tickets drawn for a callback but still pending at the end are left out.
-- ``resolution_rate``: citizen says solved / callbacks that reached the citizen.
+- ``resolution_rate``: citizen says solved / callbacks that reached the citizen (as
+  measured: a gamed ticket that was not caught is said solved; ``true_resolution_rate``
+  in the monthly city table is what was really solved).
+- ``gaming_share``: callbacks that reached the citizen and heard "solved" about a problem
+  that was not (a gamed ticket, sim.accountability) / callbacks that reached the citizen.
 - ``satisfaction_rate``: (satisfied + w x basically satisfied) / callbacks that reached
   the citizen, w = ``survey.basic_satisfied_weight``.
 - ``repeat_calls``: calls about a problem whose ticket closed unresolved (in the
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.accountability import CAUGHT, GAMED
+from sim.ranking import RATES, assessment_counts, rates_from_counts, said_solved
 from sim.records import BASIC, REPEAT, SATISFIED, CallRecords, TicketRecords
 from sim.records import SURVEY_MADE as MADE
 from sim.records import SURVEY_MISSED as MISSED
@@ -40,12 +46,12 @@ MINUTES_PER_DAY = 1440.0
 TICKET_KPIS = (
     "tickets_closed", "tickets_open_at_end", "tickets_per_day", "dispatch_delay_mean_h", "lead_time_mean_h",
     "lead_time_p90_h", "deadline_compliance", "returned_share", "response_rate", "survey_coverage",
-    "resolution_rate", "satisfaction_rate", "repeat_calls",
+    "resolution_rate", "satisfaction_rate", "repeat_calls", "gaming_share",
 )
 MONTHLY_COLUMNS = ("tickets", "signed_on_time", "responded_known", "surveyed", "contacted", "resolved",
                    "satisfied", "basically_satisfied", "response_rate", "resolution_rate", "satisfaction_rate",
                    "deadline_due", "deadline_met", "backlog", "survey_made", "survey_missed", "survey_pending",
-                   "survey_coverage", "repeat_calls", "closed", "solved", "caseworkers")
+                   "survey_coverage", "repeat_calls", "closed", "solved", "caseworkers", "gamed", "caught")
 #: Columns of MONTHLY_COLUMNS that are shares (the rest are counts).
 MONTHLY_SHARES = ("response_rate", "resolution_rate", "satisfaction_rate", "survey_coverage")
 #: Bin edges (hours) of the lead-time histograms: fine near the 2 h and 24 h limits,
@@ -86,11 +92,17 @@ def ticket_kpis(t: TicketRecords, calls: CallRecords, response_threshold_min: fl
         "response_rate": _ratio(np.count_nonzero(mine & responded), np.count_nonzero(mine & known)),
         "survey_coverage": _ratio(np.count_nonzero(mine & (t.survey_status == MADE)),
                                   np.count_nonzero(mine & np.isin(t.survey_status, (MADE, MISSED)))),
-        "resolution_rate": _ratio(np.count_nonzero(reached & (t.resolved == 1)), reached.sum()),
+        "resolution_rate": _ratio(np.count_nonzero(reached & said_solved(t)), reached.sum()),
         "satisfaction_rate": _ratio(satisfied + basic_weight * basic, reached.sum()),
         "repeat_calls": int(np.count_nonzero((calls.origin == REPEAT) & (calls.arrival_min >= lo)
                                              & (calls.arrival_min < hi))),
+        "gaming_share": _ratio(np.count_nonzero(reached & (_gamed(t) == GAMED)), reached.sum()),
     }
+
+
+def _gamed(t: TicketRecords) -> np.ndarray:
+    """The ``gamed`` column (all 0 for records written before there was one)."""
+    return np.zeros(len(t.created_min), np.int8) if t.gamed is None else t.gamed
 
 
 def _response(t: TicketRecords) -> tuple[np.ndarray, np.ndarray]:
@@ -121,16 +133,14 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
     for m, (label, end) in enumerate(month_ends.items()):
         sel = street_tickets & (month_key == m)
         st = t.street[sel].astype(np.int64)
+        gamed = _gamed(t)[sel]
         counts = {
-            "tickets": np.bincount(st, minlength=n_streets),
-            "signed_on_time": np.bincount(st, responded[sel], minlength=n_streets),
-            "responded_known": np.bincount(st, known[sel], minlength=n_streets),
-            "surveyed": np.bincount(st, reached[sel], minlength=n_streets),
+            **assessment_counts({"street": st, "responded": t.responded[sel], "reached": t.reached[sel],
+                                 "resolved": t.resolved[sel], "gamed": gamed, "satisfaction": t.satisfaction[sel]},
+                                n_streets),
             "contacted": np.bincount(st, reached[sel] & (t.contacted[sel] == 1), minlength=n_streets),
-            "resolved": np.bincount(st, reached[sel] & (t.resolved[sel] == 1), minlength=n_streets),
-            "satisfied": np.bincount(st, reached[sel] & (t.satisfaction[sel] == SATISFIED), minlength=n_streets),
-            "basically_satisfied": np.bincount(st, reached[sel] & (t.satisfaction[sel] == BASIC),
-                                               minlength=n_streets),
+            "gamed": np.bincount(st, reached[sel] & (gamed == GAMED), minlength=n_streets),
+            "caught": np.bincount(st, gamed == CAUGHT, minlength=n_streets),
             "deadline_due": np.bincount(st, due[sel], minlength=n_streets),
             "deadline_met": np.bincount(st, met[sel], minlength=n_streets),
             **{name: np.bincount(st, t.survey_status[sel] == code, minlength=n_streets)
@@ -139,7 +149,7 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
             # Whether the problem was really solved (decided at closure), surveyed or not.
             "closed": np.bincount(st, closed[sel], minlength=n_streets),
             "solved": np.bincount(st, closed[sel] & (t.resolved[sel] == 1), minlength=n_streets),
-            "caseworkers": caseworkers,
+            "caseworkers": _caseworkers_at(t, end, caseworkers),
         }
         at_end = min(end, hi)
         open_then = (t.street >= 0) & (t.delivered_min <= at_end) & ~(t.closed_min <= at_end)
@@ -155,13 +165,22 @@ def monthly_tables(t: TicketRecords, calls: CallRecords, response_threshold_min:
             for level, parts in out.items()}
 
 
+def _caseworkers_at(t: TicketRecords, at_min: float, base: np.ndarray) -> np.ndarray:
+    """Caseworker slots per street in force at ``at_min``: as the accountability loop
+    last set them by then (``t.street_state``), else the street's own."""
+    state = t.street_state
+    if not state:
+        return base
+    published = np.asarray(state["published_min"])
+    k = int(np.searchsorted(published, at_min, side="right")) - 1
+    return base if k < 0 else np.asarray(state["caseworkers"][k], dtype=np.int64)[: len(base)]
+
+
 def _rates(c: dict, basic_weight: float) -> dict:
+    rates = rates_from_counts(c, basic_weight)  # the league table's own (sim.ranking)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "response_rate": np.where(c["responded_known"] > 0, c["signed_on_time"] / c["responded_known"], np.nan),
-            "resolution_rate": np.where(c["surveyed"] > 0, c["resolved"] / c["surveyed"], np.nan),
-            "satisfaction_rate": np.where(c["surveyed"] > 0, (c["satisfied"] + basic_weight
-                                                                * c["basically_satisfied"]) / c["surveyed"], np.nan),
+            **{name: rates[:, k] for k, name in enumerate(RATES)},
             "survey_coverage": np.where(c["survey_made"] + c["survey_missed"] > 0,
                                         c["survey_made"] / (c["survey_made"] + c["survey_missed"]), np.nan),
         }

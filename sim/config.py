@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from sim.accountability import AccountabilityConfig, build_accountability_config
 from sim.city import City, load_city
 from sim.clock import MINUTES_PER_DAY
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
+from sim.ranking import RankingConfig, build_ranking_config
 from sim.scenario_data import load_named
 from sim.ticket_config import SECTION_KEYS, TicketsConfig, build_tickets_config
 from sim.validate import check_keys, datetime_value, integer, listing, number
@@ -86,6 +88,9 @@ class SimConfig:
     call_center: CallCenterConfig
     tickets: TicketsConfig | None = None
     city: City | None = None
+    accountability: AccountabilityConfig = AccountabilityConfig()
+    #: The league-table settings, when the model ranks inside the run (accountability).
+    ranking: RankingConfig | None = None
 
     @property
     def horizon_min(self) -> float:
@@ -101,9 +106,12 @@ class SimConfig:
 # no name; these two are conventions:
 DEFAULT_SL_THRESHOLD_S = 30  # the industry's "80/30" service level [assume]
 DEFAULT_REDIAL_DELAY = {"dist": "exponential", "mean_min": 10.0}  # hang-up to redial [assume]
+#: The most seats a call centre may have: Beijing's 12345 has hundreds; a hundred
+#: thousand is beyond any hotline, and refuses sizes that cannot be meant (10^9).
+MAX_SEATS = 100_000
 
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
-            *SECTION_KEYS}
+            "accountability", *SECTION_KEYS}
 # Free text a scenario may carry (shown in summary.json), the league-table settings
 # (validated by analysis.ranking, which uses them), where replications run, and what is
 # drawn after the run (charts, report: analysis.run_outputs): not used by the model.
@@ -130,11 +138,17 @@ def build_config(raw: dict) -> SimConfig:
     call_center = _call_center(raw["call_center"], start, horizon_days)
     arrivals = _arrivals(raw["arrivals"])
     tickets = build_tickets_config(raw, arrivals.categories)
+    accountability = build_accountability_config(raw.get("accountability"))
+    if accountability.feedback and tickets is None:
+        raise ConfigError("accountability.mode", accountability.mode,
+                          "none when only the call centre is simulated (no dispatch section): there is no league table")
     return SimConfig(
         scenario=str(raw.get("scenario", "custom")), seed=seed, replications=replications,
         horizon_days=horizon_days, warmup_days=warmup_days, start=start,
         arrivals=arrivals, call_center=call_center, tickets=tickets,
         city=load_city(tickets.city.table) if tickets else None,
+        accountability=accountability,
+        ranking=build_ranking_config(raw.get("ranking")) if accountability.feedback else None,
     )
 
 
@@ -164,7 +178,8 @@ def _arrivals(raw: dict) -> ArrivalsConfig:
 
 def _call_center(raw: dict, start: datetime, horizon_days: float) -> CallCenterConfig:
     check_keys(raw, CALL_CENTER_KEYS, "call_center")
-    seats = integer(raw.get("seats"), "call_center.seats", lo=1)
+    seats = integer(raw.get("seats"), "call_center.seats", lo=1, hi=MAX_SEATS,
+                    allowed=f"a whole number >= 1, at most {MAX_SEATS}")
     roster = _roster(raw.get("roster", "full"), seats)
     seat_changes = _seat_changes(raw.get("seat_changes"), raw.get("roster", "full"), start, horizon_days)
     handle_time = parse_distribution(raw.get("handle_time"), "call_center.handle_time")
@@ -214,7 +229,8 @@ def _seat_changes(raw, roster_raw, start: datetime, horizon_days: float) -> tupl
             allowed += f"; a shorter run drops the later changes ({key}=[] drops them all)"
         if isinstance(when, datetime) or at is None or not previous < at < end:
             raise ConfigError(f"{k}.from", when if not isinstance(when, date) else str(when), allowed)
-        seats = integer(item.get("seats"), f"{k}.seats", lo=1)
+        seats = integer(item.get("seats"), f"{k}.seats", lo=1, hi=MAX_SEATS,
+                        allowed=f"a whole number >= 1, at most {MAX_SEATS}")
         out.append(SeatChange(at=at, seats=seats, roster=_roster(roster_raw, seats)))
         previous = at
     return tuple(out)

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from sim.accountability import GAMED
 from sim.clock import MINUTES_PER_DAY
 from sim.records import BASIC, DISSATISFIED, SATISFIED
 from sim.streams import city_stream
@@ -59,6 +60,12 @@ class Resolution:
         self._quality = quality.tolist()
         self._late, self._returned = m.late_logit, m.returned_logit
         self._queue_per_min = m.queue_logit_per_day / MINUTES_PER_DAY
+        self._base_quality = quality
+
+    def set_effort(self, effort: np.ndarray) -> None:
+        """From now on, each street's true resolution has ``effort`` (logit) added to
+        its latent quality (the accountability loop's response; 0: none)."""
+        self._quality = (self._base_quality + effort).tolist()
 
     def solved(self, u: float, base_logit: float, street: int, late: bool, returned: bool,
                queue_min: float) -> bool:
@@ -101,7 +108,9 @@ def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t: Ti
     p_contact = np.where(c["responded"][done] == 1, s.contact_prob_on_time, s.contact_prob_late)
     contacted = draws["contact_u"][row] < p_contact
     lead_days = (c["closed_min"][done] - c["created_min"][done]) / MINUTES_PER_DAY
-    latent = (m.intercept + m.resolved * (c["resolved"][done] == 1) + m.contacted * contacted
+    # A gamed ticket (sim.accountability) is answered as solved: the citizen was coached.
+    said_solved = (c["resolved"][done] == 1) | (c["gamed"][done] == GAMED)
+    latent = (m.intercept + m.resolved * said_solved + m.contacted * contacted
               + m.on_time * (c["closed_min"][done] <= c["deadline_min"][done])
               + m.returned * (c["returns"][done] > 0) + m.lead_time_per_day * lead_days
               + m.centre_wait_per_min * waited_min[done] + m.redials * (attempts[done] - 1)

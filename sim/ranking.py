@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.errors import ConfigError
+from sim.records import BASIC, SATISFIED
 from sim.validate import check_keys, integer, number
 
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
@@ -98,6 +99,65 @@ def build_ranking_config(raw: dict | None) -> RankingConfig:
             seed=integer(rob.get("seed", 0), f"{s}.robustness.seed", lo=0),
         ),
     )
+
+
+#: The counts a league table rests on (per unit and month): tickets, responses known and
+#: on time, callbacks that reached the citizen and what they said.
+ASSESSMENT_COUNTS = ("tickets", "signed_on_time", "responded_known", "surveyed", "resolved", "satisfied",
+                     "basically_satisfied")
+
+
+def said_solved(c) -> np.ndarray:
+    """The citizen said the problem was solved: it was, or the street gamed the
+    ticket and was not caught (``gamed`` 1, sim.accountability)."""
+    get = c.get if isinstance(c, dict) else lambda name: getattr(c, name, None)
+    solved = np.asarray(get("resolved")) == 1
+    gamed = get("gamed")
+    return solved if gamed is None else solved | (np.asarray(gamed) == 1)
+
+
+def assessment_counts(c: dict, n_units: int, unit: str = "street") -> dict[str, np.ndarray]:
+    """:data:`ASSESSMENT_COUNTS` per unit from ticket columns ``c`` (arrays of the
+    tickets to count: ``unit`` index, ``responded``, ``reached``, ``resolved``,
+    ``gamed``, ``satisfaction``). The one implementation behind the reported monthly
+    tables and the accountability loop's."""
+    u = np.asarray(c[unit]).astype(np.int64)
+    reached = np.asarray(c["reached"]) == 1
+    answer = np.asarray(c["satisfaction"])
+
+    def count(mask=None):
+        return np.bincount(u, None if mask is None else mask, minlength=n_units).astype(np.int64)
+
+    return {
+        "tickets": count(),
+        "signed_on_time": count(np.asarray(c["responded"]) == 1),
+        "responded_known": count(np.asarray(c["responded"]) >= 0),
+        "surveyed": count(reached),
+        "resolved": count(reached & said_solved(c)),
+        "satisfied": count(reached & (answer == SATISFIED)),
+        "basically_satisfied": count(reached & (answer == BASIC)),
+    }
+
+
+def rates_from_counts(c: dict, basic_weight: float) -> np.ndarray:
+    """The three rates (units x 3, in :data:`RATES` order; NaN without a denominator):
+    response = on time / known; resolution = said solved / reached; satisfaction =
+    (satisfied + ``basic_weight`` x basically satisfied) / reached."""
+    def ratio(num, den):
+        den = np.asarray(den, dtype=float)
+        return np.divide(np.asarray(num, dtype=float), den, out=np.full(den.shape, np.nan), where=den > 0)
+
+    return np.column_stack([
+        ratio(c["signed_on_time"], c["responded_known"]),
+        ratio(c["resolved"], c["surveyed"]),
+        ratio(np.asarray(c["satisfied"], dtype=float) + basic_weight * np.asarray(c["basically_satisfied"]),
+              c["surveyed"]),
+    ])
+
+
+def class_label(member: dict[str, np.ndarray], i: int) -> str:
+    """Unit ``i``'s classes in one month, joined by '+' in :data:`CLASSES` order ('' none)."""
+    return "+".join(c for c in CLASSES if member[c][i])
 
 
 def composite(rates: np.ndarray, weights) -> np.ndarray:

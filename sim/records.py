@@ -113,6 +113,17 @@ class TicketRecords:
     survey_status: np.ndarray | None = None
     #: The ticket whose unsolved problem this repeat call is about (-1: a first call).
     repeat_of: np.ndarray | None = None
+    #: Gaming under the accountability loop: 0 not gamed, 1 an unsolved problem the
+    #: street reported as solved (the callback hears "solved"), 2 gamed and caught.
+    gamed: np.ndarray | None = None
+    #: 1 the street was on 24-hour duty when the ticket reached it, 0 office hours,
+    #: -1 not a street ticket or not delivered.
+    duty_24h: np.ndarray | None = None
+    #: The league tables the accountability loop acted on and the state each set
+    #: (sim.accountability; None without feedback): ``month`` labels, ``published_min``,
+    #: and (months x streets) arrays ``rank``, ``score``, ``is_<class>``, ``caught``,
+    #: ``pressure``, ``effort``, ``gaming``, ``caseworkers``, ``duty_24h``, ``consequence``.
+    street_state: dict | None = None
     #: Visits per station kind ("street", "district_desk", "department"): unit index,
     #: arrive, start and end of service (NaN if not yet).
     stations: dict | None = None

@@ -48,12 +48,15 @@ class FcfsStation:
             raise ValueError(f"a station needs at least one server, got {servers}")
         self.servers = servers
         self.hours = hours
-        self._free = [0.0] * servers  # a heap of the servers' next free times (heap mode)
+        self._big = servers >= IDLE_COUNT_MIN_SERVERS
+        # A heap of the servers' next free times (heap mode). A big station starts
+        # counting and fills the heap only when every server is busy (then one entry per
+        # job in service), so its size costs no memory per server.
+        self._free = [] if self._big else [0.0] * servers
         self._last_arrival = float("-inf")
         # Counting mode (big stations): ``_idle`` servers are surely free; the others'
         # next free times are among ``_ends`` (end times of jobs handed over since the
         # count was renewed, some perhaps past already).
-        self._big = servers >= IDLE_COUNT_MIN_SERVERS
         self._counting = self._big
         self._idle = servers if self._big else 0
         self._ends = array("d")
@@ -95,6 +98,27 @@ class FcfsStation:
             self.start_min.append(start)
             self.end_min.append(end)
         return start, end
+
+    def resize(self, servers: int, now: float) -> None:
+        """From ``now`` on, ``servers`` servers (the accountability loop's extra
+        caseworkers). Added servers are free from ``now``; removed ones are those that
+        free last: each finishes the job it holds and takes no more."""
+        if servers < 1:
+            raise ValueError(f"a station needs at least one server, got {servers}")
+        if servers == self.servers:
+            return
+        if self._counting:  # to the heap: the idle servers free now, the others at their ends
+            ends = np.frombuffer(self._ends, dtype=np.float64)
+            busy = ends[ends > now]
+            self._free = busy.tolist() + [now] * (self.servers - len(busy))
+            self._counting, self._idle, self._ends, self._heap_jobs = False, 0, array("d"), 0
+        if servers > self.servers:
+            self._free.extend([now] * (servers - self.servers))
+        else:
+            self._free.sort()
+            del self._free[servers:]
+        heapq.heapify(self._free)
+        self.servers = servers
 
     def next_start(self, now: float) -> float:
         """When a job arriving at ``now`` (ready at once) would start, without handing

@@ -23,6 +23,7 @@ STREAM_IDS = {
     "repeat_tickets": 9,  # the same for tickets of repeat calls
     "redispatch": 10,  # steps after a return (re-dispatch, review)
     "dispatch_policy": 11,  # a dispatch policy's own numbers (sim/dispatch/)
+    "accountability": 12,  # gaming and its detection (sim/accountability.py)
 }
 #: Streams of the city itself (the same in every replication of a seed), e.g. each
 #: street's latent quality: a branch of the seed tree no replication number reaches.

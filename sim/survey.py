@@ -126,13 +126,19 @@ class CallbackSurvey:
         return sum(map(len, self._buckets.values())) + len(self._waiting)
 
     # ------------------------------------------------------------ after the run
-    def results(self, c: dict[str, np.ndarray], sampled: np.ndarray, now: float) -> None:
+    def results(self, c: dict[str, np.ndarray], sampled: np.ndarray, now: float,
+                sel: np.ndarray | None = None) -> None:
         """Set ``surveyed_min`` (NaN: no callback made in its window) and add
-        ``survey_status`` in the ticket columns ``c`` (copies of the table's);
-        ``sampled``: drawn for a callback."""
+        ``survey_status`` in the ticket columns ``c`` (copies of the table's, of the
+        tickets ``sel``, default all); ``sampled``: drawn for a callback."""
         made_min, due = c["surveyed_min"], c["survey_due_min"]
         if self.team is None:
-            self._agents_made_min(made_min)
+            if sel is None:
+                self._agents_made_min(made_min)
+            else:
+                every = np.full(self.system.table.size, np.nan)
+                self._agents_made_min(every)
+                made_min[:] = every[sel]
         made_min[made_min > now] = np.nan
         made = ~np.isnan(made_min) & (made_min <= due + self._s.window_min)
         made_min[~made] = np.nan

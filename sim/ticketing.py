@@ -35,11 +35,13 @@ import math
 import numpy as np
 import simpy
 
+from sim.accountability import CAUGHT, GAMED, StreetState, month_starts, publication_min
 from sim.city import City
 from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
 from sim.outcomes import Resolution, centre_experience, street_quality, survey_answers
+from sim.ranking import assessment_counts, classes, rank_units, rates_from_counts
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
 from sim.streams import Streams
@@ -62,13 +64,16 @@ class _TicketTable:
     # filled in after the run (:meth:`TicketSystem.records`).
     FLOAT = ("created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min", "survey_due_min",
              "surveyed_min")
-    INT = {"caller": np.int64, "row": np.int64, "returns": np.int8, "resolved": np.int8, "repeat_of": np.int64}
+    INT = {"caller": np.int64, "row": np.int64, "returns": np.int8, "resolved": np.int8, "repeat_of": np.int64,
+           "gamed": np.int8, "duty_24h": np.int8}
+    #: Integer columns that start at 0 (the others at -1: unknown).
+    ZERO = ("returns", "gamed")
 
     def __init__(self, capacity: int):
         self.size = 0
         self.cols = {name: np.full(capacity, np.nan) for name in self.FLOAT}
-        self.cols.update({name: np.full(capacity, -1, dtype=dt) for name, dt in self.INT.items()})
-        self.cols["returns"][:] = 0
+        self.cols.update({name: np.full(capacity, 0 if name in self.ZERO else -1, dtype=dt)
+                          for name, dt in self.INT.items()})
 
     @property
     def capacity(self) -> int:
@@ -78,7 +83,7 @@ class _TicketTable:
         """Half as many rows again (the caller renews its views)."""
         extra = max(self.capacity // 2, _MIN_GROWTH)
         for name, col in self.cols.items():
-            fill = np.nan if name in self.FLOAT else (0 if name == "returns" else -1)
+            fill = np.nan if name in self.FLOAT else (0 if name in self.ZERO else -1)
             self.cols[name] = np.concatenate([col, np.full(extra, fill, dtype=col.dtype)])
 
     def views(self) -> dict[str, memoryview]:
@@ -114,6 +119,7 @@ class TicketSystem:
         self._route = self.policy.route
         self.caseworkers = street_caseworkers(cfg, city)
         self.caseworker_kind, self.caseworker_stations, pool_of = self.policy.caseworker_pools(self.caseworkers)
+        self._pool_of = np.asarray(pool_of, dtype=np.int64)
         self._street_station = [self.caseworker_stations[k] for k in pool_of]
         self._work_scale = float(self.policy.processing_scale)
         self.departments = FcfsStation(t.departments.servers, keep_visits=False)
@@ -126,6 +132,14 @@ class TicketSystem:
         self._street_24h = city.street_24h.tolist()
         self.survey = CallbackSurvey(self)
         self.resolution = Resolution(t, street_quality(cfg.seed, city.n_streets, t.streets.resolution.quality_sd_logit))
+        # The accountability loop (sim/accountability.py): each street's state, set from
+        # the monthly league tables when they have consequences.
+        self.state = StreetState(cfg.accountability, self.caseworkers)
+        self.resolution.set_effort(self.state.effort)
+        self._gaming = self.state.gaming.tolist()
+        self._detect = self.state.detect_prob().tolist()
+        self._gaming_u = self.sampler(lambda g, n: g.random(n), streams["accountability"])
+        self._published: list[dict] = []  # the league tables the loop acted on, with the state they set
         self._signings = Timers(env, self._on_signed)  # queued street tickets: to a caseworker slot when signed
         self._repeat_calls = Timers(env, self._on_repeat_call)
         self._repeat_of_root: dict[int, int] = {}  # a repeat call's caller -> the ticket it is about
@@ -158,6 +172,8 @@ class TicketSystem:
         if self._dispatch_after_call:
             centre.add_after_call_work(self.draws.fresh_column("centre_work_min", fill=0.0))
         self.env.process(self._ticks())
+        if self.cfg.accountability.feedback:
+            self.env.process(self._accountability())
 
     def column(self, name: str) -> memoryview:
         """Fast view of the ticket table's column ``name`` (renew after a ``submit``)."""
@@ -172,6 +188,7 @@ class TicketSystem:
         self._delivered, self._signed, self._closed = v["delivered_min"], v["signed_min"], v["closed_min"]
         self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
         self._resolved, self._repeat_of = v["resolved"], v["repeat_of"]
+        self._gamed, self._duty = v["gamed"], v["duty_24h"]
 
     def _bind_draws(self) -> None:
         """Fast views of the draws the path reads per ticket (again after they grew)."""
@@ -269,7 +286,9 @@ class TicketSystem:
         after any wait a policy sets, is worked), an urgent one is worked at once."""
         street = self._dest[row]
         self._delivered[tid] = now
-        opens = now if self._street_24h[street] else self.office.next_open(now)
+        on_duty = self._street_24h[street]
+        self._duty[tid] = on_duty
+        opens = now if on_duty else self.office.next_open(now)
         self._signed[tid] = signed = opens + self._sign[row]
         if self._queued_row[row]:
             self._signings.add(signed + self._wait[row], tid)
@@ -293,6 +312,10 @@ class TicketSystem:
         solved = self._solved_anyway[row] or self.resolution.solved(
             self._resolve_u[row], self._resolve_logit[row], self._dest[row], late, self._returns[tid] > 0, queue_min)
         self._resolved[tid] = solved
+        if not solved:
+            street = self._dest[row]
+            if street >= 0 and self._gaming[street] > 0.0 and self._gaming_u.next() < self._gaming[street]:
+                self._gamed[tid] = CAUGHT if self._gaming_u.next() < self._detect[street] else GAMED
         after = self._survey_after[row]
         if after == after:
             self.survey.plan(tid, end + after)
@@ -325,6 +348,61 @@ class TicketSystem:
             self.policy.hand_over_due(self.env.now)  # before anything is listed
             self.survey.tick(tick, self.env.now)
 
+    # ------------------------------------------------------------ the accountability loop
+    def _accountability(self):
+        """Month by month: at ``publish_day`` of the next month, draw up the month's
+        league table from what is known then, and set each street's state from it."""
+        acc, prev = self.cfg.accountability, None
+        for label, lo, hi in month_starts(self.cfg.start, self.cfg.horizon_min, self.cfg.warmup_min):
+            at = publication_min(hi, acc.publish_day)
+            if at >= self.cfg.horizon_min:
+                return
+            yield self.env.timeout(at - self.env.now)
+            prev = self._publish(label, lo, hi, prev)
+
+    def assessment(self, lo: float, hi: float, now: float) -> dict[str, np.ndarray]:
+        """Per street, the league table's counts (:func:`sim.ranking.assessment_counts`)
+        of the street tickets created in [lo, hi), as known at ``now``, and ``caught``:
+        gamed tickets caught among them."""
+        created = self.table.cols["created_min"][: self.table.size]
+        street = self.draws.cols["dest"][self.table.cols["row"][: self.table.size]]
+        sel = np.flatnonzero((created >= lo) & (created < hi) & (street >= 0))
+        c = self._columns(now, sel)
+        counts = assessment_counts(c, self.city.n_streets)
+        counts["caught"] = np.bincount(c["street"], c["gamed"] == CAUGHT, minlength=self.city.n_streets)
+        return counts
+
+    def _publish(self, label: str, lo: float, hi: float, prev: dict | None) -> dict:
+        """Month ``label``'s table, now (the same scoring, tie rule and classes as the
+        reported tables: sim.ranking), and the state it sets from now on."""
+        now, rank_cfg = self.env.now, self.cfg.ranking
+        counts = self.assessment(lo, hi, now)
+        rates = rates_from_counts(counts, self.t.survey.basic_satisfied_weight)
+        units = np.arange(self.city.n_streets)
+        scores, ranks = rank_units(rates, rank_cfg.weights, counts["surveyed"], rank_cfg.min_surveys, units)
+        demand = np.divide(counts["tickets"], self.city.street_population_10k,
+                           out=np.full(len(units), np.nan), where=self.city.street_population_10k > 0)
+        member = classes(ranks, scores, None if prev is None else prev["rank"],
+                         None if prev is None else prev["score"], demand, rank_cfg)
+        self.state.update(ranks, member, counts["caught"])
+        self._apply_state(now)
+        table = {"month": label, "published_min": now, "rank": ranks, "score": scores, "classes": member,
+                 "caught": counts["caught"], **self.state.snapshot()}
+        self._published.append(table)
+        return table
+
+    def _apply_state(self, now: float) -> None:
+        """Put the streets' state to work from ``now``: caseworker slots, effort,
+        24-hour duty, gaming and its detection."""
+        st = self.state
+        slots = np.bincount(self._pool_of, weights=st.caseworkers, minlength=len(self.caseworker_stations))
+        for station, n in zip(self.caseworker_stations, slots.astype(np.int64)):
+            station.resize(int(n), now)
+        self.resolution.set_effort(st.effort)
+        self._street_24h = (self.city.street_24h | st.duty_24h).tolist()
+        self._gaming = st.gaming.tolist()
+        self._detect = st.detect_prob().tolist()
+
     def _on_repeat_call(self, tid: int) -> None:
         # A new call about the same problem (its own root): its ticket, if the call gets
         # through, goes back to the same street (see _same_problem).
@@ -342,12 +420,11 @@ class TicketSystem:
                 "department": [self.departments], "centre_desk": [self.centre_desk] if self.centre_desk else [],
                 "survey_team": [self.survey.team] if self.survey.team else [], **self.policy.stations()}
 
-    def records(self) -> TicketRecords:
-        """Ticket records as seen at the end of the run: steps planned for later
-        (closure, a desk's work, a street job's end) are censored to NaN / unknown."""
-        now = self.env.now
-        self.policy.hand_over_due(now)  # tickets the streets got since the last tick
-        c = {k: v.copy() for k, v in self.table.arrays().items()}
+    def _columns(self, now: float, sel: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The ticket columns (of tickets ``sel``, default all) as known at ``now``:
+        steps planned for later (closure, a desk's work, a street job's end) censored
+        to NaN / unknown, responses, callbacks and their answers worked out."""
+        c = {k: (v.copy() if sel is None else v[sel]) for k, v in self.table.arrays().items()}
         for name in ("delivered_min", "signed_min", "closed_min"):
             c[name][c[name] > now] = np.nan
         d, row = self.draws.cols, c["row"]
@@ -357,12 +434,22 @@ class TicketSystem:
         c["district"] = np.where(c["street"] >= 0, self.city.street_district[np.maximum(c["street"], 0)], -1
                                  ).astype(np.int16)
         c["deadline_min"] = c["created_min"] + np.asarray(self._deadline_min)[c["urgency"]]
-        c["resolved"][np.isnan(c["closed_min"])] = -1
+        open_now = np.isnan(c["closed_min"])
+        c["resolved"][open_now] = -1
+        c["gamed"][open_now] = 0
         self._responses(c, now)
-        self.survey.results(c, d["surveyed"][row], now)
+        self.survey.results(c, d["surveyed"][row], now, sel)
         waited, attempts = centre_experience(self.centre.callers, self.centre.callers.size, now)
         root = self.centre.callers.root[c["caller"]]
         survey_answers(c, d, self.t, waited[root], attempts[root])
+        return c
+
+    def records(self) -> TicketRecords:
+        """Ticket records as seen at the end of the run (:meth:`_columns`), with the
+        stations' visits and the league tables the accountability loop acted on."""
+        now = self.env.now
+        self.policy.hand_over_due(now)  # tickets the streets got since the last tick
+        c = self._columns(now)
         return TicketRecords(
             caller=c["caller"], created_min=c["created_min"], category=c["category"], urgency=c["urgency"],
             street=c["street"], district=c["district"], deadline_min=c["deadline_min"],
@@ -370,7 +457,8 @@ class TicketSystem:
             closed_min=c["closed_min"], returns=c["returns"], resolved=c["resolved"],
             surveyed_min=c["surveyed_min"], reached=c["reached"], contacted=c["contacted"],
             satisfaction=c["satisfaction"], response_min=c["response_min"], responded=c["responded"],
-            survey_status=c["survey_status"], repeat_of=c["repeat_of"],
+            survey_status=c["survey_status"], repeat_of=c["repeat_of"], gamed=c["gamed"],
+            duty_24h=c["duty_24h"], street_state=_stack_published(self._published),
             stations={kind: _visits(stations, now) for kind, stations in self._stations().items()},
             caseworkers=np.asarray(self.caseworkers),
             engine_counts={"reviewing": sum(1 for t0 in self._review_start.values() if t0 <= now),
@@ -387,12 +475,25 @@ class TicketSystem:
         until = np.where(np.isnan(signed), now, signed)
         lag = until - delivered
         if self.t.streets.response_clock == "duty_hours":
-            office = (c["street"] >= 0) & ~self.city.street_24h[np.maximum(c["street"], 0)] & ~np.isnan(delivered)
+            office = (c["street"] >= 0) & (c["duty_24h"] == 0) & ~np.isnan(delivered)
             lag[office] = self.office.open_minutes_between(delivered[office], until[office])
         threshold = self.t.streets.response_threshold_min
         c["response_min"] = np.where(np.isnan(signed), np.nan, lag)
         c["responded"] = np.where(np.isnan(delivered), -1, np.where(
             ~np.isnan(signed), np.where(lag <= threshold, 1, 0), np.where(lag > threshold, 0, -1))).astype(np.int8)
+
+
+def _stack_published(tables: list[dict]) -> dict | None:
+    """The loop's monthly tables as (months x streets) arrays (None: no loop ran)."""
+    if not tables:
+        return None
+    out = {"month": [t["month"] for t in tables], "published_min": np.array([t["published_min"] for t in tables])}
+    for key in tables[0]:
+        if key not in out and key != "classes":
+            out[key] = np.stack([t[key] for t in tables])
+    for name in tables[0]["classes"]:
+        out[f"is_{name}"] = np.stack([t["classes"][name] for t in tables])
+    return out
 
 
 def _visits(stations: list[FcfsStation], now: float) -> dict[str, np.ndarray]:

@@ -172,7 +172,7 @@ def year_run(tmp_path_factory):
 
 
 def _read(path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -193,7 +193,7 @@ def test_city_monthly_matches_the_street_tables(year_run):
         if r["month"] == "2019-01":
             for k in ("tickets", "signed_on_time", "responded_known", "surveyed", "resolved", "satisfied",
                       "basically_satisfied", "closed", "solved", "survey_made", "survey_missed", "repeat_calls",
-                      "caseworkers"):
+                      "caseworkers", "gamed"):
                 sums[r["replication"]][k] += float(r[k])
     w = full_config().tickets.survey.basic_satisfied_weight
     expected = {
@@ -205,14 +205,15 @@ def test_city_monthly_matches_the_street_tables(year_run):
         "survey_coverage": [s["survey_made"] / (s["survey_made"] + s["survey_missed"]) for s in sums.values()],
         "repeat_calls": [s["repeat_calls"] for s in sums.values()],
         "caseworkers": [s["caseworkers"] for s in sums.values()],
+        "gaming_share": [s["gamed"] / s["surveyed"] for s in sums.values()],
     }
     assert len(sums) == 2
     for r in _read(year_run.dir / "city_monthly.csv"):
         ci = mean_ci(expected[r["metric"]])
-        assert float(r["mean"]) == pytest.approx(ci["mean"], rel=1e-9), r["metric"]
-        assert float(r["ci_low"]) == pytest.approx(max(ci["ci_low"], 0.0), rel=1e-9, abs=1e-12), r["metric"]
+        assert float(r["mean"]) == pytest.approx(ci["mean"], rel=1e-5), r["metric"]
+        assert float(r["ci_low"]) == pytest.approx(max(ci["ci_low"], 0.0), rel=1e-5, abs=1e-12), r["metric"]
         if r["metric"] != "response_rate":  # a share at 1.0: its interval is clipped to 1
-            assert float(r["ci_high"]) == pytest.approx(ci["ci_high"], rel=1e-9), r["metric"]
+            assert float(r["ci_high"]) == pytest.approx(ci["ci_high"], rel=1e-5), r["metric"]
     # caseworkers: the street slots, the same every month and replication
     assert expected["caseworkers"][0] == expected["caseworkers"][1] > 0
 
