@@ -41,6 +41,11 @@ MIN_BATCH_INTERVAL_MIN = 1.0
 #: The largest ``streets.capacity.scale``: a thousand times the streets' sized slots is
 #: far beyond any plan, and bounds the caseworkers (stations) built from it.
 MAX_CAPACITY_SCALE = 1000.0
+#: The lowest target utilisation a unit may be sized to (streets' caseworkers, district
+#: desks, the survey team): staff = expected load / target, so 1e-300 would ask for
+#: more servers than a number can hold; one per cent (a hundred times the load) is
+#: already beyond any plan.
+MIN_TARGET_UTILISATION = 0.01
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,7 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
             desk.get("staff"), f"{s}.district_desk.staff", lo=1, hi=MAX_STATION_SERVERS,
             allowed=f"auto, or a whole number of dispatchers per district >= 1, at most {MAX_STATION_SERVERS}")),
         district_desk_target_utilisation=number(desk.get("target_utilisation", DEFAULT_DESK_UTILISATION),
-                                                f"{s}.district_desk.target_utilisation", lo=0, hi=1, lo_open=True),
+                                                f"{s}.district_desk.target_utilisation", lo=MIN_TARGET_UTILISATION, hi=1),
         district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
         district_misroute_prob=_prob(desk, "misroute_prob", f"{s}.district_desk"),
@@ -269,7 +274,7 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
     check_keys(cap, {"target_utilisation", "demand_elasticity", "min_caseworkers", "scale"}, f"{s}.capacity")
     return StreetsConfig(
         target_utilisation=number(cap.get("target_utilisation"), f"{s}.capacity.target_utilisation",
-                                  lo=0, hi=1, lo_open=True),
+                                  lo=MIN_TARGET_UTILISATION, hi=1),
         demand_elasticity=number(cap.get("demand_elasticity"), f"{s}.capacity.demand_elasticity", lo=0, hi=1),
         min_caseworkers=integer(cap.get("min_caseworkers"), f"{s}.capacity.min_caseworkers", lo=1,
                                 hi=MAX_STATION_SERVERS, allowed=f"a whole number >= 1, at most {MAX_STATION_SERVERS}"),
@@ -394,7 +399,7 @@ def _survey(raw: dict) -> SurveyConfig:
             raw.get("team_agents"), f"{s}.team_agents", lo=1, hi=MAX_STATION_SERVERS,
             allowed=f"auto, or a whole number of agents >= 1, at most {MAX_STATION_SERVERS}")),
         team_target_utilisation=number(raw.get("team_target_utilisation", DEFAULT_DESK_UTILISATION),
-                                       f"{s}.team_target_utilisation", lo=0, hi=1, lo_open=True),
+                                       f"{s}.team_target_utilisation", lo=MIN_TARGET_UTILISATION, hi=1),
         batch_interval_min=number(raw.get("batch_interval_min"), f"{s}.batch_interval_min",
                                   lo=MIN_BATCH_INTERVAL_MIN),
         callbacks_per_job=integer(raw.get("callbacks_per_job"), f"{s}.callbacks_per_job", lo=1),

@@ -166,6 +166,10 @@ HANGS = [
     ("streets.capacity.min_caseworkers", ["streets.capacity.min_caseworkers=1000000000"]),
     ("streets.capacity.scale", ["streets.capacity.scale=1e9"]),
     ("call_center.seats", ["call_center.seats=1000000000"]),
+    # ... and sizes derived from a target utilisation next to zero
+    ("streets.capacity.target_utilisation", ["streets.capacity.target_utilisation=1e-300"]),
+    ("dispatch.district_desk.target_utilisation", ["dispatch=two_level", "dispatch.district_desk.target_utilisation=1e-300"]),
+    ("survey.team_target_utilisation", ["survey.team_target_utilisation=1e-300"]),
 ]
 
 
