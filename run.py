@@ -33,6 +33,7 @@ from analysis.ticket_kpi import TICKET_KPIS
 from analysis.rundir import already_done, config_fingerprint, mark_done
 from analysis.street_state import accountability_summary, write_street_state
 from analysis.summary import format_league, format_table, summarise, write_outputs
+from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import ExecutorConfig, all_cores, build_executor_config, run_experiment, run_until_precise
@@ -65,6 +66,12 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     keep_info_in_run_log()
     scenario = hydra_cfg.runtime.choices.get("scenario", "custom")
+    # a distribution given whole (command line or a later file) replaces the old one;
+    # the run directory's copy of the config (Hydra wrote it already) then says so too
+    if replace_whole_distributions(cfg, hydra_cfg.job.config_name, list(hydra_cfg.overrides.task)):
+        saved = Path(hydra_cfg.runtime.output_dir) / str(hydra_cfg.output_subdir) / "config.yaml"
+        if hydra_cfg.output_subdir is not None and saved.is_file():
+            OmegaConf.save(cfg, saved)
     raw = OmegaConf.to_container(cfg, resolve=True)
     try:
         sim_cfg = build_config({**raw, "scenario": scenario})
@@ -166,4 +173,6 @@ def chart_workers(executor: ExecutorConfig) -> int:
 
 
 if __name__ == "__main__":
+    # a distribution given whole may bring keys the old one lacks (sim.compose)
+    sys.argv[1:] = force_add_distributions(sys.argv[1:])
     main()
