@@ -40,7 +40,7 @@ from sim.city import City
 from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
-from sim.outcomes import Resolution, centre_experience, street_quality, survey_answers
+from sim.outcomes import Resolution, centre_experience, logit, street_quality, survey_answers
 from sim.ranking import assessment_counts, classes, rank_units, rates_from_counts
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
@@ -510,11 +510,25 @@ def _visits(stations: list[FcfsStation], now: float) -> dict[str, np.ndarray]:
     return out
 
 
+def repeat_load_factor(cfg: SimConfig) -> float:
+    """Street tickets per fresh street ticket once repeat calls come back: a problem
+    closed unsolved is called about again with ``repeat.prob``, and so on, so the load
+    is 1 / (1 - prob x (1 - p)) with p the chance a problem is solved at the streets'
+    start (each category's ``resolve_prob`` shifted by ``accountability.start_effort_logit``,
+    weighted by the category mix; an average street at its target load, on time).
+    Sizing caseworkers to fresh demand alone left the streets' backlog growing for good."""
+    t, a = cfg.tickets, cfg.arrivals
+    shift = cfg.accountability.start_effort_logit
+    solved = sum(share / (1.0 + math.exp(-(float(logit(t.streets.resolve_prob_for(name))) + shift)))
+                 for name, share in zip(a.categories, a.category_shares))
+    return 1.0 / (1.0 - t.repeat.prob * (1.0 - solved))
+
+
 def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     """Caseworker slots per street, sized to each street's expected workload.
 
     Expected street tickets/day = daily calls x ticket share x street share x the
-    street's demand weight; workload = that x mean processing time of the queued
+    repeat-call load (:func:`repeat_load_factor`) x the street's demand weight; workload = that x mean processing time of the queued
     urgency classes (over categories). Slots = workload / target utilisation, spread
     between streets by ``demand_elasticity`` (1: in proportion to workload; 0: the same
     for every street), times the street's ``capacity_factor`` and ``capacity.scale``,
@@ -523,7 +537,7 @@ def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     t, a = cfg.tickets, cfg.arrivals
     mean_processing_min = sum(s * t.streets.processing_for(n).mean for n, s in zip(a.categories, a.category_shares))
     mean_processing_min *= sum(u.share * u.processing_scale for u in t.streets.urgency if u.queued)
-    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share
+    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share * repeat_load_factor(cfg)
     workload = per_day * city.street_weight * mean_processing_min / MINUTES_PER_DAY  # busy slots on average
     e = t.streets.demand_elasticity
     spread = workload ** e * workload.mean() ** (1 - e)
