@@ -22,12 +22,20 @@ the table, 0 best .. 1 worst; k_s = consecutive months in rectification):
                  + named * [k_s = 1] + summoned * [k_s = 2] + inspection * [k_s >= 3]
                  + caught_penalty * [a gamed ticket of s was caught last month]
     pressure_s = min(max, keep_share * pressure_s + input_s) * (1 - advanced_relief * [advanced])
-    effort_s   = start_effort_logit + min(max_logit, logit_per_pressure * pressure_s) * fatigue_s
+    effort_s   = start_effort_logit + min(max_logit, logit_per_pressure * focus * pressure_s) * fatigue_s
+    focus      = (w_resolution + w_satisfaction) / effort.reference_outcome_weight
     fatigue_s  = 1 - fatigue.share  once pressure_s >= fatigue.threshold for fatigue.months in a row
     extra_s    = round(base caseworkers_s * (min(max_share, share_per_pressure * pressure_s)
                       + governance_share * [governance class]))
     24h duty   adopted for good once pressure_s >= duty_24h.pressure
-    gaming_s   = min(max, per_pressure * pressure_s) * (1 - caught_cut) ** (times caught)
+    gaming_s   = min(max, per_pressure * focus * pressure_s) * (1 - caught_cut) ** (times caught)
+
+``focus`` is where the table looks: streets put their effort (and their gaming) into
+what is scored (multitasking: Holmstrom & Milgrom 1991). Resolution and satisfaction are
+what the callback measures and what true resolution drives; the response rate is
+near 100% everywhere and rewards signing fast, not solving. So the ranking weights move
+true outcomes: ``focus`` is 1 under the weights the effort response was fitted with
+(``reference_outcome_weight``: w10_45_45's 0.9) and smaller when response weighs more.
 
 Unranked streets (too few answered callbacks) feel only ``exposure``. With ``mode:
 none`` nothing is drawn up and the state stays at its start (effort
@@ -62,7 +70,7 @@ KEYS = {"mode", "publish_day", "start_effort_logit", "pressure", "effort", "capa
         "calibration"}
 PRESSURE_KEYS = {"exposure", "rank_weight", "named", "summoned", "inspection", "caught_penalty", "keep_share",
                  "advanced_relief", "max"}
-EFFORT_KEYS = {"logit_per_pressure", "max_logit", "fatigue"}
+EFFORT_KEYS = {"logit_per_pressure", "max_logit", "fatigue", "reference_outcome_weight"}
 FATIGUE_KEYS = {"threshold", "months", "share"}
 CAPACITY_KEYS = {"share_per_pressure", "max_share", "governance_share"}
 GAMING_KEYS = {"per_pressure", "max", "detect_prob", "inspection_detect_prob", "caught_cut"}
@@ -88,6 +96,7 @@ class AccountabilityConfig:
     max_pressure: float = 10.0
     effort_logit_per_pressure: float = 0.0
     max_effort_logit: float = 1.0
+    reference_outcome_weight: float = 0.9
     fatigue_threshold: float = 3.0
     fatigue_months: int = 3
     fatigue_share: float = 0.0
@@ -145,6 +154,8 @@ def build_accountability_config(raw) -> AccountabilityConfig:
         effort_logit_per_pressure=num(e, "logit_per_pressure", "effort.logit_per_pressure",
                                       base.effort_logit_per_pressure, lo=0, hi=MAX_LOGIT),
         max_effort_logit=num(e, "max_logit", "effort.max_logit", base.max_effort_logit, lo=0, hi=MAX_LOGIT),
+        reference_outcome_weight=num(e, "reference_outcome_weight", "effort.reference_outcome_weight",
+                                     base.reference_outcome_weight, lo=0, hi=1, lo_open=True),
         fatigue_threshold=num(f, "threshold", "effort.fatigue.threshold", base.fatigue_threshold, lo=0),
         fatigue_months=integer(f.get("months", base.fatigue_months), f"{s}.effort.fatigue.months", lo=1),
         fatigue_share=num(f, "share", "effort.fatigue.share", base.fatigue_share, lo=0, hi=1),
@@ -168,9 +179,13 @@ class StreetState:
     """Each street's state under the loop (arrays over streets), updated once a month
     from the published league table (see the module docstring)."""
 
-    def __init__(self, cfg: AccountabilityConfig, base_caseworkers: np.ndarray):
+    def __init__(self, cfg: AccountabilityConfig, base_caseworkers: np.ndarray,
+                 weights: tuple[float, float, float] | None = None):
         n = len(base_caseworkers)
         self.cfg = cfg
+        # where the table looks: the score's weight on outcomes (resolution, satisfaction)
+        outcome = 1.0 if weights is None else (weights[1] + weights[2]) / cfg.reference_outcome_weight
+        self.focus = outcome
         self.base_caseworkers = np.asarray(base_caseworkers, dtype=np.int64)
         self.pressure = np.zeros(n)
         self.effort = np.full(n, cfg.start_effort_logit)
@@ -216,14 +231,14 @@ class StreetState:
 
         self.high_run = np.where(self.pressure >= c.fatigue_threshold, self.high_run + 1, 0)
         fatigue = np.where(self.high_run >= c.fatigue_months, 1.0 - c.fatigue_share, 1.0)
-        self.effort = c.start_effort_logit + np.minimum(c.max_effort_logit,
-                                                        c.effort_logit_per_pressure * self.pressure) * fatigue
+        self.effort = c.start_effort_logit + np.minimum(
+            c.max_effort_logit, c.effort_logit_per_pressure * self.focus * self.pressure) * fatigue
         share = (np.minimum(c.max_capacity_share, c.capacity_share_per_pressure * self.pressure)
                  + c.governance_capacity_share * member["governance"])
         self.extra_caseworkers = np.floor(self.base_caseworkers * share + 0.5).astype(np.int64)  # nearest
         self.duty_24h |= self.pressure >= c.duty_24h_pressure
         self.caught_times += caught > 0
-        self.gaming = (np.minimum(c.max_gaming, c.gaming_per_pressure * self.pressure)
+        self.gaming = (np.minimum(c.max_gaming, c.gaming_per_pressure * self.focus * self.pressure)
                        * (1.0 - c.caught_cut) ** self.caught_times)
 
     def snapshot(self) -> dict[str, np.ndarray]:

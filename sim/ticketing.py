@@ -134,7 +134,7 @@ class TicketSystem:
         self.resolution = Resolution(t, street_quality(cfg.seed, city.n_streets, t.streets.resolution.quality_sd_logit))
         # The accountability loop (sim/accountability.py): each street's state, set from
         # the monthly league tables when they have consequences.
-        self.state = StreetState(cfg.accountability, self.caseworkers)
+        self.state = StreetState(cfg.accountability, self.caseworkers, cfg.ranking.weights if cfg.ranking else None)
         self.resolution.set_effort(self.state.effort)
         self._gaming = self.state.gaming.tolist()
         self._detect = self.state.detect_prob().tolist()
@@ -383,7 +383,7 @@ class TicketSystem:
         demand = np.divide(counts["tickets"], self.city.street_population_10k,
                            out=np.full(len(units), np.nan), where=self.city.street_population_10k > 0)
         member = classes(ranks, scores, None if prev is None else prev["rank"],
-                         None if prev is None else prev["score"], demand, rank_cfg)
+                         None if prev is None else prev["score"], demand, rank_cfg, counts["surveyed"])
         self.state.update(ranks, member, counts["caught"])
         self._apply_state(now)
         table = {"month": label, "published_min": now, "rank": ranks, "score": scores, "classes": member,
@@ -510,34 +510,36 @@ def _visits(stations: list[FcfsStation], now: float) -> dict[str, np.ndarray]:
     return out
 
 
-def repeat_load_factor(cfg: SimConfig) -> float:
-    """Street tickets per fresh street ticket once repeat calls come back: a problem
-    closed unsolved is called about again with ``repeat.prob``, and so on, so the load
-    is 1 / (1 - prob x (1 - p)) with p the chance a problem is solved at the streets'
-    start (each category's ``resolve_prob`` shifted by ``accountability.start_effort_logit``,
-    weighted by the category mix; an average street at its target load, on time).
-    Sizing caseworkers to fresh demand alone left the streets' backlog growing for good."""
-    t, a = cfg.tickets, cfg.arrivals
-    shift = cfg.accountability.start_effort_logit
-    solved = sum(share / (1.0 + math.exp(-(float(logit(t.streets.resolve_prob_for(name))) + shift)))
-                 for name, share in zip(a.categories, a.category_shares))
-    return 1.0 / (1.0 - t.repeat.prob * (1.0 - solved))
+def repeat_load_factor(cfg: SimConfig, category: str) -> float:
+    """Street tickets per fresh street ticket of ``category`` once repeat calls come
+    back: a problem closed unsolved is called about again with ``repeat.prob``, and so
+    on, so the load is 1 / (1 - prob x (1 - p)), with p the chance the category's
+    problem is solved at the streets' start (its ``resolve_prob`` shifted by
+    ``accountability.start_effort_logit``: an average street at its target load, on
+    time). Per category, because the hard problems (long to work, rarely solved) are
+    the ones that come back. Sizing caseworkers to fresh demand alone left the streets'
+    backlog growing for good."""
+    t = cfg.tickets
+    x = float(logit(t.streets.resolve_prob_for(category))) + cfg.accountability.start_effort_logit
+    return 1.0 / (1.0 - t.repeat.prob * (1.0 - 1.0 / (1.0 + math.exp(-x))))
 
 
 def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     """Caseworker slots per street, sized to each street's expected workload.
 
     Expected street tickets/day = daily calls x ticket share x street share x the
-    repeat-call load (:func:`repeat_load_factor`) x the street's demand weight; workload = that x mean processing time of the queued
-    urgency classes (over categories). Slots = workload / target utilisation, spread
+    street's demand weight; workload = that x mean processing time of the queued
+    urgency classes (over categories, each times its repeat-call load,
+    :func:`repeat_load_factor`). Slots = workload / target utilisation, spread
     between streets by ``demand_elasticity`` (1: in proportion to workload; 0: the same
     for every street), times the street's ``capacity_factor`` and ``capacity.scale``,
     at least ``min_caseworkers``.
     """
     t, a = cfg.tickets, cfg.arrivals
-    mean_processing_min = sum(s * t.streets.processing_for(n).mean for n, s in zip(a.categories, a.category_shares))
+    mean_processing_min = sum(s * t.streets.processing_for(n).mean * repeat_load_factor(cfg, n)
+                              for n, s in zip(a.categories, a.category_shares))
     mean_processing_min *= sum(u.share * u.processing_scale for u in t.streets.urgency if u.queued)
-    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share * repeat_load_factor(cfg)
+    per_day = a.daily_calls * cfg.call_center.ticket_share * t.dispatch.street_share
     workload = per_day * city.street_weight * mean_processing_min / MINUTES_PER_DAY  # busy slots on average
     e = t.streets.demand_elasticity
     spread = workload ** e * workload.mean() ** (1 - e)
