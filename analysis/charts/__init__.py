@@ -29,6 +29,9 @@ Charts of a run (skipped, with a logged reason, when their data is absent):
 ``weight_sensitivity``          streets whose class depends on the weights
 ``funnel_plot``                 rates vs denominators with 95% / 99.8% limits
 ``policy_comparison``           paired differences B - A (comparison.csv)
+``city_trajectory``             a year's measured rates vs the published 2019 figures
+``measured_vs_true``            measured vs true resolution, the gaming share
+``street_spread``               street scores' spread, streets named/summoned/inspected
 =============================== ================================================
 
 The package, one module per concern (each imports only those above it, no cycles):
@@ -45,6 +48,8 @@ The package, one module per concern (each imports only those above it, no cycles
 ``league``       league bump, rank caterpillars, weight sensitivity, funnel plot
 ``compare``      policy comparison (paired differences)
 ``sweep``        a KPI against a swept parameter, the staffing curve (Erlang A)
+``year``         the year month by month under the accountability loop: city
+                 trajectory vs published 2019 figures, measured vs true, street spread
 ``make``         orchestration: :func:`make_run_charts`, :func:`make_sweep_charts`,
                  ``captions.json``, the command line
 ================ ==================================================================

@@ -32,6 +32,15 @@ CAPTIONS = {
                    "the city rate; colour = where the street falls.",
     "policy_comparison": "Paired differences B − A per KPI with 95% CI (same random numbers in both runs); green "
                          "better, vermillion worse, grey not clearly different.",
+    "city_trajectory": "City-wide resolution and satisfaction rates by month as the callback survey measures them "
+                       "(mean and 95% CI band over replications), against the published 2019 figures: squares "
+                       "are the months the calibration fits, the dotted line the year's figure (not fitted).",
+    "measured_vs_true": "Resolution as the callback survey measures it and as really solved, by month (95% CI "
+                        "bands), the gap between them shaded; below, the share of answered callbacks that were "
+                        "gamed.",
+    "street_spread": "The streets' composite scores in each month's league table (median, middle half and "
+                     "10-90% of streets, replications pooled), and the streets named, summoned and inspected "
+                     "after each table (mean over replications).",
     "staffing_curve": "Service level and abandonment against the number of agents: simulation (points, 95% CI) "
                       "and Erlang-A theory (lines) where it applies.",
 }

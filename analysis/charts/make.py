@@ -26,6 +26,8 @@ from analysis.charts.rundata import COMPARISON_FILE, FUNNEL_FILE, ROBUSTNESS_FIL
 from analysis.charts.sweep import _sweep_staffing, _sweep_table, sweep_kpi_chart
 from analysis.charts.tickets import deadline_compliance_by_district, lead_time_by_policy, lead_time_distribution
 from analysis.charts.vocabulary import SWEEP_KPIS
+from analysis.charts.year import (CITY_FILE, STREET_STATE_FILE, city_trajectory, measured_vs_true, require_year_run,
+                                  street_spread)
 from analysis.run_outputs import RUN_CHARTS
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR
 
@@ -80,10 +82,27 @@ def _run_builders(run: RunData, baseline: RunData | None):
         rows = run.rows(COMPARISON_FILE)
         return policy_comparison(rows, baseline.label() if baseline else "run A", run.label(), note=run.note())
 
+    def year_data() -> tuple[list[dict], list[dict]]:
+        """city_monthly.csv and street_state_monthly.csv of a year run with the loop."""
+        state = run.rows(STREET_STATE_FILE) if run.path(STREET_STATE_FILE).is_file() else None
+        city = run.rows(CITY_FILE) if state else []
+        require_year_run(city, state)
+        return city, state
+
+    def trajectory():
+        return city_trajectory(year_data()[0], note=run.note())
+
+    def measured_true():
+        return measured_vs_true(year_data()[0], note=run.note())
+
+    def spread():
+        return street_spread(year_data()[1], note=run.note(ci=False))
+
     return [("calls_by_hour", hourly), ("lead_time_distribution", lead), ("lead_time_by_policy", lead_policy),
             ("deadline_compliance_by_district", compliance), ("league_bump", bump),
             ("rank_caterpillar", caterpillar), ("rank_caterpillar_all_sources", caterpillar_all),
-            ("weight_sensitivity", weights), ("funnel_plot", funnel), ("policy_comparison", comparison)]
+            ("weight_sensitivity", weights), ("funnel_plot", funnel), ("policy_comparison", comparison),
+            ("city_trajectory", trajectory), ("measured_vs_true", measured_true), ("street_spread", spread)]
 
 
 def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir: Path | None = None,

@@ -81,6 +81,9 @@ CHART_HEADINGS = {
     "weight_sensitivity": "Streets whose class depends on the weights 权重与四类",
     "funnel_plot": "Funnel plot: which streets differ from the city? 漏斗图",
     "policy_comparison": "Policy comparison: paired differences 政策比较",
+    "city_trajectory": "The year month by month against the published 2019 figures 全年走势与公布值",
+    "measured_vs_true": "Measured and true resolution, and gaming 回访解决率与实际解决率",
+    "street_spread": "The spread of streets and the consequences of the league table 街乡得分分布与排名后果",
     "staffing_curve": "Seats, staffing and service level 座席与服务水平",
 }
 
