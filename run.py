@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 # imported inside main(), and only when charts or a report are made.
 from analysis.kpi import CALL_KPIS, reduce_replication
 from sim.ranking import build_ranking_config
+from analysis.progress import RunProgress
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
 from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options
@@ -100,26 +101,24 @@ def main(cfg: DictConfig) -> None:
              "outputs in %s", scenario, sim_cfg.replications, sim_cfg.horizon_days, sim_cfg.warmup_days,
              sim_cfg.start.isoformat(), sim_cfg.seed, executor.kind, out_dir)
 
-    def progress(done: int, total: int) -> None:
-        if not sys.stderr.isatty():  # keep logs and CI output clean
-            return
-        elapsed = time.perf_counter() - started
-        bar = "#" * round(20 * done / total)
-        print(f"\r  [{bar:<20}] replication {done}/{total}, {done * sim_cfg.horizon_days / elapsed:.0f} "
-              f"simulated days/s ({elapsed:.0f} s)", end="" if done < total else "\n", file=sys.stderr, flush=True)
+    progress = RunProgress(sim_cfg.start, sim_cfg.horizon_days, sim_cfg.replications)
 
     reduce = partial(reduce_replication, cfg=sim_cfg)
     if records == "parquet":  # each worker writes its replication's records, then reduces
         reduce = SaveRecordsThenReduce(reduce, out_dir, sim_cfg)
     try:
         if precision is None:
-            per_rep = run_experiment(sim_cfg, reduce, on_done=progress, executor=executor)
+            per_rep = run_experiment(sim_cfg, reduce, on_done=progress.on_done, executor=executor,
+                                     on_days=progress.on_days)
         else:
             per_rep = run_until_precise(sim_cfg, reduce, partial(ci_half_width, metric=precision.metric),
-                                        precision.half_width, precision.max_replications, progress, executor)
+                                        precision.half_width, precision.max_replications, progress.on_done,
+                                        executor, progress.on_days)
     except OSError as err:  # e.g. a dask scheduler that cannot be reached
         print(f"executor error ({executor.kind}): {err}".splitlines()[0], file=sys.stderr)
         sys.exit(3)
+    finally:
+        progress.close()
     meta = {
         "description": cfg.get("description", ""),
         "seed": sim_cfg.seed,
@@ -146,6 +145,9 @@ def main(cfg: DictConfig) -> None:
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))
+    if outputs.charts or outputs.report:
+        print(f"\n  drawing {len(outputs.charts)} chart(s){' and the report' if outputs.report else ''} ...",
+              file=sys.stderr, flush=True)
     make_charts_and_report(out_dir, outputs, chart_workers(executor))
     mark_done(out_dir, fingerprint)
     log.info("run finished in %.1f s: %d replication(s), outputs in %s", time.perf_counter() - started, len(per_rep),

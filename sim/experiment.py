@@ -27,7 +27,9 @@ import contextlib
 import importlib.util
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import functools
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from queue import Empty
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Callable, TypeVar
@@ -40,6 +42,10 @@ from sim.validate import check_keys, integer
 T = TypeVar("T")
 Reduce = Callable[[ReplicationRecords], T]
 Progress = Callable[[int, int], None]
+#: ``on_days(replication, simulated days done)``: how far a running replication is.
+DaysProgress = Callable[[int, float], None]
+#: How often (seconds) the parent looks for progress from a process pool's workers.
+POLL_S = 0.5
 
 KINDS = ("serial", "local", "dask")
 EXECUTOR_KEYS = {"kind", "workers", "address"}
@@ -86,35 +92,58 @@ def build_executor_config(raw: dict | None) -> ExecutorConfig:
 
 
 def run_experiment(cfg: SimConfig, reduce: Reduce, on_done: Progress | None = None,
-                   executor: ExecutorConfig | None = None, reps: range | None = None) -> list[T]:
+                   executor: ExecutorConfig | None = None, reps: range | None = None,
+                   on_days: DaysProgress | None = None) -> list[T]:
     """Run replications ``reps`` (default 0..cfg.replications-1) and return
     ``reduce(records)`` of each, in replication order. ``on_done(done, total)`` is
-    called in this process each time a replication's result arrives."""
+    called in this process each time a replication's result arrives; ``on_days(rep,
+    days)`` each simulated day of a running replication (serial and local executors;
+    a dask cluster reports finished replications only)."""
     executor = executor or ExecutorConfig()
     runner = {"serial": _run_serial, "local": _run_local, "dask": _run_dask}.get(executor.kind)
     if runner is None:
         raise ConfigError("executor.kind", executor.kind, " or ".join(KINDS))
-    return runner(cfg, reduce, on_done or _no_progress, executor, reps or range(cfg.replications))
+    return runner(cfg, reduce, on_done or _no_progress, executor, reps or range(cfg.replications), on_days)
 
 
 def run_until_precise(cfg: SimConfig, reduce: Reduce, half_width: Callable[[list], float], target: float,
                       max_replications: int, on_done: Progress | None = None,
-                      executor: ExecutorConfig | None = None) -> list[T]:
+                      executor: ExecutorConfig | None = None, on_days: DaysProgress | None = None) -> list[T]:
     """Run ``cfg.replications`` replications, then keep adding batches of the same size
     (replications n, n+1, ...: each its own random streams, so the first n are the
     same as a plain run's) until ``half_width(results)`` is at most ``target`` or
     ``max_replications`` are done."""
     step = cfg.replications
-    results = run_experiment(cfg, reduce, on_done, executor, range(step))
+    results = run_experiment(cfg, reduce, on_done, executor, range(step), on_days)
     while len(results) < max_replications and not half_width(results) <= target:
         more = range(len(results), min(len(results) + step, max_replications))
-        results += run_experiment(cfg, reduce, on_done, executor, more)
+        results += run_experiment(cfg, reduce, on_done, executor, more, on_days)
     return results
 
 
-def replicate(cfg: SimConfig, rep: int, reduce: Reduce) -> T:
+def replicate(cfg: SimConfig, rep: int, reduce: Reduce, on_days: DaysProgress | None = None) -> T:
     """One task: simulate replication ``rep`` and reduce it where it ran."""
-    return reduce(run_replication(cfg, rep))
+    on_day = None if on_days is None else functools.partial(on_days, rep)
+    return reduce(run_replication(cfg, rep, on_day))
+
+
+#: In a pool worker: the queue its replications report simulated days to (or None).
+_worker_days_queue = None
+
+
+def _init_worker(queue) -> None:
+    global _worker_days_queue
+    _worker_days_queue = queue
+
+
+def _put_days(rep: int, days: float) -> None:
+    _worker_days_queue.put((rep, days))
+
+
+def replicate_in_worker(cfg: SimConfig, rep: int, reduce: Reduce) -> T:
+    """One task in a pool worker: as :func:`replicate`, reporting simulated days to
+    the parent through the queue the worker was started with."""
+    return replicate(cfg, rep, reduce, None if _worker_days_queue is None else _put_days)
 
 
 def all_cores() -> int:
@@ -128,25 +157,35 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
-def _run_serial(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range) -> list:
+def _run_serial(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range,
+                on_days: DaysProgress | None = None) -> list:
     n = len(reps)
     results = []
     for done, rep in enumerate(reps, start=1):
-        results.append(replicate(cfg, rep, reduce))
+        results.append(replicate(cfg, rep, reduce, on_days))
         on_done(done, n)
     return results
 
 
-def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range) -> list:
+def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range,
+               on_days: DaysProgress | None = None) -> list:
     n = len(reps)
     workers = min(executor.workers or all_cores(), n)
     results: list = [None] * n
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(MP_CONTEXT)) as pool:
-        futures = {pool.submit(replicate, cfg, rep, reduce): k for k, rep in enumerate(reps)}
+    ctx = get_context(MP_CONTEXT)
+    queue = ctx.Queue() if on_days is not None else None  # workers' simulated days, to the parent
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(queue,)) as pool:
+        futures = {pool.submit(replicate_in_worker, cfg, rep, reduce): k for k, rep in enumerate(reps)}
+        pending, done_count = set(futures), 0
         try:
-            for done, fut in enumerate(as_completed(futures), start=1):
-                results[futures[fut]] = fut.result()
-                on_done(done, n)
+            while pending:
+                finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                _drain(queue, on_days)
+                for fut in finished:
+                    results[futures[fut]] = fut.result()
+                    done_count += 1
+                    on_done(done_count, n)
         except BaseException:
             for fut in futures:  # do not start what is still queued
                 fut.cancel()
@@ -154,7 +193,20 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
     return results
 
 
-def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range) -> list:
+def _drain(queue, on_days: DaysProgress | None) -> None:
+    """Pass on what the workers reported since the last look."""
+    if queue is None:
+        return
+    while True:
+        try:
+            rep, days = queue.get_nowait()
+        except Empty:
+            return
+        on_days(rep, days)
+
+
+def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: ExecutorConfig, reps: range,
+              on_days: DaysProgress | None = None) -> list:
     try:
         from distributed import Client, LocalCluster, as_completed as dask_as_completed
     except ImportError:
