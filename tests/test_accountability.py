@@ -9,6 +9,7 @@ for four months.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -333,3 +334,24 @@ def test_ranking_weights_change_true_outcomes():
     b = september_rates(full_config(*FOUR_MONTHS, "accountability=pressure", "ranking=equal"), LEVER_REPS)
     d = np.array([y["true"] - x["true"] for x, y in zip(a, b)])
     assert t_interval(d, 0.95)[1] < 0, d
+
+
+@pytest.mark.slow
+def test_without_feedback_true_resolution_has_no_trend_over_a_flat_year():
+    """accountability=none, the full city, 2019 with volumes held flat (no month factors,
+    shocks or seat change): the December - January difference of true resolution
+    (closed street tickets really solved), per replication, has a 95% CI that includes
+    0 and lies within +-2 points. Full scale: a tenth-scale city's streets are so small
+    (2-3 caseworkers) that their queues take most of the year to settle."""
+    from analysis.city_monthly import per_replication
+    from sim.experiment import ExecutorConfig, run_experiment
+    cfg = full_config("scenario=beijing_2019_year", "accountability=none", "replications=3",
+                      "arrivals.month_factors=[1,1,1,1,1,1,1,1,1,1,1,1]", "arrivals.shocks=[]",
+                      "call_center.seat_changes=[]")
+    per_rep = run_experiment(cfg, functools.partial(reduce_replication, cfg=cfg),
+                             executor=ExecutorConfig(kind="local", workers=2))
+    values = per_replication(per_rep, cfg.tickets.survey.basic_satisfied_weight)
+    d = np.array(values["2019-12"]["true_resolution_rate"]) - np.array(values["2019-01"]["true_resolution_rate"])
+    lo, hi = t_interval(d, 0.95)
+    assert lo <= 0 <= hi and -0.02 < lo and hi < 0.02, d
+
