@@ -7,12 +7,13 @@ Outcomes follow from operations (the functional forms; parameters in
 - **Resolution** (decided when the ticket closes, during the run, since it decides
   whether the citizen calls again): a logit model,
 
-      logit P(solved) = logit(resolve_prob[category]) + quality[street]
+      logit P(solved) = logit(resolve_prob[category]) + quality[street] + effort[street]
                         + late_logit * [closed after its deadline]
                         + returned_logit * [returned at least once]
                         + queue_logit_per_day * (days it waited for a free caseworker)
 
-  where ``quality`` is the street's persistent latent quality (Normal(0, sd_logit),
+  where ``effort`` is what the accountability loop adds (:mod:`sim.accountability`;
+  its start, 0 without the loop) and ``quality`` is the street's persistent latent quality (Normal(0, sd_logit),
   drawn once per seed: a property of the city, the same in every replication) and the
   queue wait measures the load its caseworkers were under: a ticket that waited days
   for a free caseworker is worked with less time left and under pressure (rushed work
@@ -22,7 +23,8 @@ Outcomes follow from operations (the functional forms; parameters in
 - **Survey answers** (after the run: they change nothing during it): contacted with a
   chance that depends on whether the street signed for it in time; satisfaction from
   an ordered logit of resolved, contacted, closed on time, returned, lead time, and the
-  citizen's wait and redials at the centre.
+  citizen's wait and redials at the centre. A ticket the street gamed (and was not
+  caught) is answered as solved.
 """
 from __future__ import annotations
 
