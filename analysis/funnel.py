@@ -54,9 +54,7 @@ slightly conservative (too wide) when basically-satisfied answers are common.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-
-from sim.ranking import RATES
+from sim.ranking import FUNNEL_METHODS, RATES, binomial_limit  # noqa: F401 - binomial_limit is this module's too
 from analysis.robustness import _as_counts, _ratio
 
 #: Columns of funnel_table (long format: one row per rate and unit).
@@ -64,30 +62,9 @@ COLUMNS = ("rate", "unit", "value", "n", "p0", "lo95", "hi95", "lo998", "hi998",
 FLAGS = ("above_99.8", "above_95", "inside", "below_95", "below_99.8", "no_data")
 #: Two-sided coverage of the two pairs of limits, and their column suffixes.
 LEVELS = {"95": 0.95, "998": 0.998}
-METHODS = ("mid_p", "spiegelhalter")
-
-
-def binomial_limit(q: float, n, p0: float, method: str = "mid_p") -> np.ndarray:
-    """The interpolated exact-binomial ``q`` quantile of ``Y / n``, ``Y ~ Binomial(n,
-    p0)``, for each denominator ``n`` (module docstring); NaN where n = 0."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    n = np.asarray(n, dtype=float)
-    out = np.full(n.shape, np.nan)
-    ok = n > 0
-    if not np.isfinite(p0) or not ok.any():
-        return out
-    nn = n[ok]
-    r = stats.binom.ppf(q, nn, p0)
-    # Guard the definition F(r - 1) < q <= F(r) against rounding in ppf.
-    r = np.where(stats.binom.cdf(r, nn, p0) < q, r + 1, r)
-    r = np.where((r > 0) & (stats.binom.cdf(r - 1, nn, p0) >= q), r - 1, r)
-    f_r, f_below = stats.binom.cdf(r, nn, p0), stats.binom.cdf(r - 1, nn, p0)
-    mass = f_r - f_below
-    alpha = np.where(mass > 0, (f_r - q) / np.where(mass > 0, mass, 1.0), 0.0)
-    shift = 0.5 if method == "mid_p" else 0.0
-    out[ok] = np.clip((r - alpha + shift) / nn, 0.0, 1.0)
-    return out
+METHODS = FUNNEL_METHODS
+#: The limits themselves (:func:`binomial_limit`) are computed in :mod:`sim.ranking`, whose
+#: ``rectification_rule: funnel`` uses the same limits inside the simulation.
 
 
 def _numerators(counts: dict, basic_weight: float) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -104,7 +104,7 @@ def league_tables(per_rep: list[dict], city: City, cfg: RankingConfig) -> list[d
                 demand = np.divide(tickets, population[level], out=np.full(len(tickets), np.nan),
                                    where=population[level] > 0)
                 member = classes(ranks, scores, None if prev is None else prev["rank"],
-                                 None if prev is None else prev["score"], demand, cfg)
+                                 None if prev is None else prev["score"], demand, cfg, ns[:, 1])
                 entry = {"replication": rep, "month": month, "level": level, "unit": table["unit"][rows],
                          "score": scores, "rank": ranks, "classes": member, "rates": rates, "ns": ns,
                          "tickets": tickets, "demand_per_10k": demand}

@@ -16,6 +16,15 @@ rectification (整改) = the ``rectification_n`` worst ranked; improving (进步
 ``improving_n`` largest gains in score (or in rank) over the previous month among
 units ranked in both (none in the first month); governance (治理) = the top
 ``governance_share`` of units by tickets per 10,000 residents (ranked or not).
+
+Rectification rule (``rectification_rule``): ``rank`` (default) = the
+``rectification_n`` worst ranked, whatever their scores; ``funnel`` = those of them
+whose score is also below the lower 99.8% funnel limit (:func:`funnel_lower_limit`,
+Spiegelhalter 2005): a street is not put into rectification for a score that the
+survey's sampling noise alone would often give. The limit treats the composite score
+as a proportion of the street's answered callbacks around the city's mean score (the
+ranked units' scores weighted by their answered callbacks): a simplification (the
+response rate has its own denominator), stated in docs/ranking_design.md.
 """
 from __future__ import annotations
 
@@ -34,6 +43,12 @@ WEIGHT_KEYS = ("response", "resolution", "satisfaction")
 TIE_BREAK = (1, 2, 0)
 CLASSES = ("advanced", "improving", "rectification", "governance")
 CLASS_ZH = {"advanced": "先进", "improving": "进步", "rectification": "整改", "governance": "治理"}
+RECTIFICATION_RULES = ("rank", "funnel")
+#: Two-sided coverage of the funnel limit below which ``rectification_rule: funnel``
+#: puts a street into rectification (the outer limit of the reported funnel plots).
+FUNNEL_LEVEL = 0.998
+#: Interpolation of the exact binomial limits (analysis/funnel.py explains both).
+FUNNEL_METHODS = ("mid_p", "spiegelhalter")
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,7 @@ class RankingConfig:
     improving_by: str  # score | rank
     governance_share: float
     robustness: RobustnessConfig
+    rectification_rule: str = "rank"  # rank | funnel
 
 
 def build_ranking_config(raw: dict | None) -> RankingConfig:
@@ -63,7 +79,7 @@ def build_ranking_config(raw: dict | None) -> RankingConfig:
     if not isinstance(raw, dict):
         raise ConfigError(s, raw, "a mapping (choose one with ranking=w10_45_45|w10_50_40|w30_35_35|equal)")
     check_keys(raw, {"weights", "min_surveys", "advanced_n", "rectification_n", "improving_n", "improving_by",
-                     "governance_share", "robustness"}, s)
+                     "governance_share", "robustness", "rectification_rule"}, s)
     w = raw.get("weights")
     if not isinstance(w, dict):
         raise ConfigError(f"{s}.weights", w, "a mapping {response, resolution, satisfaction}")
@@ -74,6 +90,10 @@ def build_ranking_config(raw: dict | None) -> RankingConfig:
     by = raw.get("improving_by", "score")
     if by not in ("score", "rank"):
         raise ConfigError(f"{s}.improving_by", by, "score or rank")
+    rule = raw.get("rectification_rule", "rank")
+    if rule not in RECTIFICATION_RULES:
+        raise ConfigError(f"{s}.rectification_rule", rule,
+                          "rank (the rectification_n worst) or funnel (... and below the 99.8% funnel limit)")
     rob = raw.get("robustness") or {}
     if not isinstance(rob, dict):
         raise ConfigError(f"{s}.robustness", rob, "a mapping")
@@ -98,6 +118,7 @@ def build_ranking_config(raw: dict | None) -> RankingConfig:
             sampling_draws=integer(rob.get("sampling_draws", 1000), f"{s}.robustness.sampling_draws", lo=2),
             seed=integer(rob.get("seed", 0), f"{s}.robustness.seed", lo=0),
         ),
+        rectification_rule=rule,
     )
 
 
@@ -203,17 +224,67 @@ def rank_units(rates: np.ndarray, weights, surveyed: np.ndarray, min_surveys: in
     return np.where(eligible, scores, np.nan), ranks
 
 
+def binomial_limit(q: float, n, p0: float, method: str = "mid_p") -> np.ndarray:
+    """The interpolated exact-binomial ``q`` quantile of ``Y / n``, ``Y ~ Binomial(n,
+    p0)``, for each denominator ``n``; NaN where n = 0. ``mid_p`` (default) spreads
+    each count's probability over (r - 1/2, r + 1/2], ``spiegelhalter`` over (r - 1, r]
+    (Spiegelhalter 2005, appendix); the derivation and checks: analysis/funnel.py, whose
+    funnel plots use this function."""
+    if method not in FUNNEL_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FUNNEL_METHODS)}, got {method!r}")
+    from scipy import stats  # only when a funnel is drawn: simulating needs no scipy.stats
+
+    n = np.asarray(n, dtype=float)
+    out = np.full(n.shape, np.nan)
+    ok = n > 0
+    if not np.isfinite(p0) or not ok.any():
+        return out
+    nn = n[ok]
+    r = stats.binom.ppf(q, nn, p0)
+    # Guard the definition F(r - 1) < q <= F(r) against rounding in ppf.
+    r = np.where(stats.binom.cdf(r, nn, p0) < q, r + 1, r)
+    r = np.where((r > 0) & (stats.binom.cdf(r - 1, nn, p0) >= q), r - 1, r)
+    f_r, f_below = stats.binom.cdf(r, nn, p0), stats.binom.cdf(r - 1, nn, p0)
+    mass = f_r - f_below
+    alpha = np.where(mass > 0, (f_r - q) / np.where(mass > 0, mass, 1.0), 0.0)
+    shift = 0.5 if method == "mid_p" else 0.0
+    out[ok] = np.clip((r - alpha + shift) / nn, 0.0, 1.0)
+    return out
+
+
+def funnel_lower_limit(scores: np.ndarray, surveyed: np.ndarray, ranked: np.ndarray,
+                       level: float = FUNNEL_LEVEL) -> np.ndarray:
+    """Each unit's lower funnel limit of the composite score (0-100): the
+    ``(1 - level) / 2`` quantile of ``100 Y / n``, ``Y ~ Binomial(n, p0)``, with ``n``
+    its answered callbacks and ``p0`` the city's mean score / 100 (the ``ranked``
+    units' scores weighted by their answered callbacks). NaN for unranked units."""
+    n = np.asarray(surveyed, dtype=float)
+    w = np.where(ranked, n, 0.0)
+    if w.sum() <= 0:
+        return np.full(len(n), np.nan)
+    p0 = float(np.sum(w * np.nan_to_num(scores)) / w.sum()) / 100.0
+    lo = 100.0 * binomial_limit((1.0 - level) / 2.0, np.where(ranked, n, 0.0), min(max(p0, 0.0), 1.0))
+    return np.where(ranked, lo, np.nan)
+
+
 def classes(ranks: np.ndarray, scores: np.ndarray, prev_ranks: np.ndarray | None,
-            prev_scores: np.ndarray | None, demand_per_10k: np.ndarray, cfg: RankingConfig) -> dict[str, np.ndarray]:
-    """Boolean membership of each class for one month."""
+            prev_scores: np.ndarray | None, demand_per_10k: np.ndarray, cfg: RankingConfig,
+            surveyed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Boolean membership of each class for one month. ``surveyed`` (answered
+    callbacks per unit) is needed by ``rectification_rule: funnel`` only."""
     n = len(ranks)
     ranked = ranks > 0
     n_ranked = int(ranked.sum())
     adv_n = min(cfg.advanced_n, n_ranked // 2)
     rect_n = min(cfg.rectification_n, n_ranked - adv_n)
+    rectification = ranked & (ranks > n_ranked - rect_n)
+    if cfg.rectification_rule == "funnel":
+        if surveyed is None:
+            raise ValueError("rectification_rule funnel needs each unit's answered callbacks (surveyed)")
+        rectification &= scores < funnel_lower_limit(scores, surveyed, ranked)  # NaN limit: False
     out = {
         "advanced": ranked & (ranks <= adv_n),
-        "rectification": ranked & (ranks > n_ranked - rect_n),
+        "rectification": rectification,
         "improving": np.zeros(n, bool),
         "governance": np.zeros(n, bool),
     }
