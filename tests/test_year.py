@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -111,8 +111,11 @@ def test_the_year_scenario_composes_and_validates():
     f = cfg.arrivals.month_factors
     assert len(f) == 12 and f[:6] == (1.0,) * 6 and all(b >= a for a, b in zip(f, f[1:]))
     assert f[9] == pytest.approx(17500 / 13800, abs=0.01) and f[10] == pytest.approx(18000 / 13800, abs=0.01)
-    (shock,) = cfg.arrivals.shocks
-    assert shock.start == datetime(2019, 11, 15) and shock.categories == ("heating",)
+    # the heating season sets the mix: few heating calls from 16 March to 14 November, the start-up spike
+    off, spike = cfg.arrivals.shocks
+    assert off.start == datetime(2019, 3, 16) and off.start + timedelta(days=off.days) == datetime(2019, 11, 15)
+    assert off.factor < 1 and off.categories == ("heating",)
+    assert spike.start == datetime(2019, 11, 15) and spike.factor > 1 and spike.categories == ("heating",)
     # the rest as beijing_2019
     base = full_config()
     assert cfg.arrivals.daily_calls == base.arrivals.daily_calls and cc.handle_time == base.call_center.handle_time
