@@ -6,7 +6,8 @@ aggregation reads them all and writes ``sweep_summary.csv``: one row per job x K
 with the swept values as columns, so a researcher can filter and plot without
 re-running anything. It runs automatically at the end of a multirun (the Hydra
 callback :class:`AggregateSweep`, registered in ``conf/config.yaml``) and can be re-run
-on an existing sweep directory:
+on an existing sweep directory (when the jobs ran the accountability loop, it also writes
+``ranking_design.csv`` and its chart: :mod:`analysis.ranking_design`):
 
     python -m analysis.sweep multirun/<sweep_name>
 
@@ -42,6 +43,10 @@ def write_sweep(sweep_dir: Path) -> Path:
         log.info("no chart module; sweep charts skipped")
     else:
         make_sweep_charts([dict(zip(header, r)) for r in rows], sweep_dir / "charts")
+    from analysis.ranking_design import write_design_table  # ranking_design.csv when the loop ran
+    design = write_design_table(sweep_dir)
+    if design is not None:
+        log.info("sweep %s: design table %s", sweep_dir, design)
     from analysis.report import write_sweep_report  # jinja2: imported only here
     write_sweep_report(sweep_dir)
     n_jobs = len({r[0] for r in rows})
