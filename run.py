@@ -29,7 +29,7 @@ from analysis.progress import RunProgress
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
 from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options
-from analysis.stats import build_precision_config, ci_half_width
+from analysis.stats import build_precision_config, ci_half_width, record_precision
 from analysis.ticket_kpi import TICKET_KPIS
 from analysis.rundir import already_done, config_fingerprint, mark_done
 from analysis.street_state import accountability_summary, write_street_state
@@ -133,6 +133,7 @@ def main(cfg: DictConfig) -> None:
         "config_fingerprint": fingerprint,
     }
     summary = summarise(scenario, meta, per_rep)
+    record_precision(summary, per_rep, precision)  # summary.json's precision block; a WARNING if missed
     urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
     basic_weight = sim_cfg.tickets.survey.basic_satisfied_weight if sim_cfg.tickets else 1.0
     if rank_cfg is not None:

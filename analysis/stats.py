@@ -1,6 +1,7 @@
 """Means and confidence intervals across independent replications."""
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,3 +71,28 @@ def ci_half_width(per_rep: list[dict], metric: str) -> float:
     fewer than two)."""
     ci = mean_ci([rep["overall"][metric] for rep in per_rep])
     return float("inf") if ci["ci_low"] is None else (ci["ci_high"] - ci["ci_low"]) / 2
+
+
+def precision_outcome(per_rep: list[dict], precision: PrecisionConfig) -> dict:
+    """Whether the run met its ``precision`` target: the ``precision`` block of
+    summary.json (``achieved_half_width`` None while it is unknown: one replication)."""
+    achieved = ci_half_width(per_rep, precision.metric)
+    return {"metric": precision.metric, "target_half_width": precision.half_width,
+            "achieved_half_width": achieved if math.isfinite(achieved) else None,
+            "replications": len(per_rep), "max_replications": precision.max_replications,
+            "met": bool(achieved <= precision.half_width)}
+
+
+def record_precision(summary: dict, per_rep: list[dict], precision: PrecisionConfig | None) -> None:
+    """With a ``precision`` target: put :func:`precision_outcome` in ``summary`` (as
+    ``precision``) and, when the target was missed at ``max_replications``, log a
+    WARNING (console and run.log). Without one: nothing."""
+    if precision is None:
+        return
+    out = summary["precision"] = precision_outcome(per_rep, precision)
+    if not out["met"]:
+        achieved = "unknown" if out["achieved_half_width"] is None else f"{out['achieved_half_width']:.4g}"
+        logging.getLogger(__name__).warning(
+            "precision target missed: %s's 95%% CI half-width is %s after %d replication(s) (max_replications), "
+            "target %.4g; raise precision.max_replications or relax precision.half_width", out["metric"], achieved,
+            out["replications"], out["target_half_width"])
