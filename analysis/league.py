@@ -208,3 +208,45 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
 def _street_names(city: City) -> list[tuple[str, str, str]]:
     return [(city.district_names[int(city.street_district[s])], city.street_names[s], city.street_zh[s])
             for s in range(city.n_streets)]
+
+
+def _why_not_full(month: str, entry: dict) -> str:
+    """Why ``month`` has no complete league table, in a few words."""
+    parts = []
+    share = entry.get("window_share")
+    if share is not None and share < MIN_MONTH_COVERAGE:
+        parts.append(f"the measured window covers {share:.0%} of it")
+    pending = entry.get("survey_pending_share")
+    if pending is not None and pending > MAX_SURVEY_PENDING_SHARE:
+        parts.append(f"{pending:.0%} of its callbacks were still pending at the end")
+    if not parts and entry.get("left_out"):
+        parts.append(entry["left_out"])
+    return f"{month}: " + (" and ".join(parts) if parts else "not ranked")
+
+
+def focal_month(months: dict[str, dict], tabled, requested: str | None = None) -> tuple[str | None, str | None]:
+    """The month the CLI and the report show, and a note: the scenario's ``focal_month``
+    if it has a table (the note says so when the window covers only part of it), else
+    the last month ranked in full (whole month measured, surveys complete). ``months``:
+    summary.json's ``league_months``; ``tabled``: the months with a table (in
+    rankings.csv). Without one, (None, why) in one line."""
+    tabled = sorted(set(tabled))
+    if requested:
+        requested = str(requested)
+        if requested in tabled:
+            share = (months.get(requested) or {}).get("window_share")
+            partial = share is not None and share < MIN_MONTH_COVERAGE
+            return requested, ("the scenario's focal_month" + (
+                f", partial: the measured window covers only {share:.0%} of it" if partial else ""))
+        entry = months.get(requested)
+        why = _why_not_full(requested, entry) if entry else f"{requested} is outside the measured window"
+        return None, f"the scenario's focal_month {requested} has no league table ({why})"
+    if not months:  # an older run without league_months: its last table
+        return (tabled[-1], None) if tabled else (None, "no month is ranked")
+    full = [m for m in tabled if m in months and not months[m].get("left_out")]
+    if full:
+        return full[-1], None
+    why = "; ".join(_why_not_full(m, e) for m, e in sorted(months.items()))
+    hint = ("rankings.csv has the partial months' tables; name one with focal_month, or lengthen horizon_days"
+            if tabled else "lengthen horizon_days")
+    return None, f"no month is ranked in full ({why}): {hint}"

@@ -2,24 +2,29 @@
 the short table the CLI prints."""
 from __future__ import annotations
 
+import logging
 import math
 import unicodedata
 from pathlib import Path
+
+import numpy as np
 
 from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.city_monthly import write_city_monthly
 from analysis.io import write_csv_atomic, write_json_atomic
 from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
-                             read_csv, read_json)
+                             get, hydra_files, read_csv, read_json)
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
-from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, league_months, league_tables,
-                             ranking_rows, robustness_outputs)
+from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, focal_month, league_months,
+                             league_tables, ranking_rows, robustness_outputs)
 from sim.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.stationarity import check_backlog_trend
 from analysis.stats import mean_ci
 from analysis.street_signal import signal_rows, street_signal
 from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, MONTHLY_SHARES, TICKET_KPIS
+
+log = logging.getLogger(__name__)
 
 
 
@@ -123,6 +128,7 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
     written = []
     if rank_cfg is not None and per_rep and per_rep[0].get("monthly"):
         tables = league_tables(per_rep, city, rank_cfg)
+        warn_unranked_months(tables, rank_cfg.min_surveys)
         write_csv_atomic(out_dir / RANKINGS_FILE, list(RANKING_COLUMNS), ranking_rows(tables, city))
         written.append(out_dir / RANKINGS_FILE)
         summary["ranking"] = {"weights": dict(zip(WEIGHT_KEYS, rank_cfg.weights)),
@@ -155,6 +161,20 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
     return written
 
 
+def warn_unranked_months(tables: list[dict], min_surveys: int) -> None:
+    """A WARNING (console and run.log) for each month whose street table ranks no
+    street in some replication, and why: too few answered callbacks."""
+    empty: dict[str, list[int]] = {}
+    for t in tables:
+        if t["level"] == "streets" and not np.any(np.asarray(t["rank"]) > 0):
+            empty.setdefault(t["month"], []).append(int(np.max(t["ns"][:, 1], initial=0)))
+    n_reps = len({t["replication"] for t in tables})
+    for month, most in empty.items():
+        log.warning("no street is ranked in %s (%d of %d replication(s)): every street had fewer than "
+                    "ranking.min_surveys = %d answered callbacks (the most any street had: %d); look at "
+                    "survey_coverage and survey.staffing", month, len(most), n_reps, min_surveys, max(most))
+
+
 def _display_width(text: str) -> int:
     """Terminal columns of ``text``: CJK characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -180,15 +200,26 @@ def format_table(summary: dict) -> str:
 
 
 def format_league(out_dir: Path, city, show: int = 5) -> str:
-    """The top and bottom of the last month's street table (replication 0), read back
-    from ``rankings.csv`` so the CLI shows exactly what was written."""
-    rows = [r for r in read_csv(Path(out_dir) / RANKINGS_FILE) if r["replication"] == "0" and r["level"] == "street"]
+    """The top and bottom of the focal month's street table (replication 0: the
+    scenario's ``focal_month``, else the last month ranked in full,
+    :func:`analysis.league.focal_month`), read back from ``rankings.csv`` so the CLI
+    shows exactly what was written; one line saying why when there is none, or when
+    no street of that month is ranked."""
+    out_dir = Path(out_dir)
+    rows = [r for r in read_csv(out_dir / RANKINGS_FILE) if r["replication"] == "0" and r["level"] == "street"]
+    summary = read_json(out_dir / SUMMARY_FILE)
+    months = summary.get("league_months", {})
     if not rows:
-        months = read_json(Path(out_dir) / SUMMARY_FILE).get("league_months", {})
         why = "; ".join(f"{m}: {e['left_out']}" for m, e in months.items() if e.get("left_out"))
         return "street league table: no month is ranked" + (f" ({why})" if why else "")
-    month = max(r["month"] for r in rows)
-    ranked = sorted((r for r in rows if r["month"] == month and r["rank"]), key=lambda r: int(r["rank"]))
+    month, note = focal_month(months, {r["month"] for r in rows}, get(hydra_files(out_dir)[0], "focal_month"))
+    if month is None:
+        return f"street league table: {note}"
+    this = [r for r in rows if r["month"] == month]
+    ranked = sorted((r for r in this if r["rank"]), key=lambda r: int(r["rank"]))
+    head = f"street league table {month} (replication 0" + (f"; {note}" if note else "") + ")"
+    if not ranked:
+        return f"{head}: no street ranked: {no_ranked_reason(out_dir, month, this, summary)}"
     shown = ranked[:show] + ranked[-show:]
 
     def names(r):  # Chinese name first, then the pinyin (rankings.csv also has the code)
@@ -197,7 +228,7 @@ def format_league(out_dir: Path, city, show: int = 5) -> str:
 
     w_street = max([_display_width(names(r)[0]) for r in shown] + [6]) + 2
     w_district = max([_display_width(names(r)[1]) for r in shown] + [8]) + 2
-    lines = [f"street league table {month} (replication 0): top and bottom {show} of {len(ranked)} ranked",
+    lines = [f"{head}: top and bottom {show} of {len(ranked)} ranked",
              f"  {'rank':>4}  {'score':>5}  {'street':<{w_street}}{'district':<{w_district}}class"]
 
     def line(r):
@@ -207,3 +238,24 @@ def format_league(out_dir: Path, city, show: int = 5) -> str:
                 f"{district}{' ' * (w_district - _display_width(district))}{cls}")
     lines += [line(r) for r in ranked[:show]] + ["   ..."] + [line(r) for r in ranked[-show:]]
     return "\n".join(lines)
+
+
+def no_ranked_reason(out_dir: Path, month: str, rows: list[dict], summary: dict) -> str:
+    """Why no street of ``month`` is ranked (replication 0's rows of rankings.csv): the
+    answered callbacks against ``ranking.min_surveys``, and the month's survey coverage
+    (streets_monthly.csv)."""
+    min_surveys = get(summary, "ranking.min_surveys")
+    answered = [int(float(r.get("satisfaction_n") or 0)) for r in rows]
+    most, total = max(answered, default=0), sum(answered)
+    text = (f"every street had fewer answered callbacks than ranking.min_surveys ({min_surveys}); "
+            f"the most any street had: {most:,}, {total:,} in all") if min_surveys is not None else \
+        f"too few answered callbacks (the most any street had: {most:,}, {total:,} in all)"
+    made = missed = 0
+    for r in read_csv(Path(out_dir) / STREETS_MONTHLY_FILE):
+        if r.get("replication") == "0" and r.get("month") == month:
+            made += float(r.get("survey_made") or 0)
+            missed += float(r.get("survey_missed") or 0)
+    if made + missed:
+        text += (f"; survey coverage {made / (made + missed):.1%} (callbacks made within their window, "
+                 "of those decided: see survey.staffing)")
+    return text

@@ -193,3 +193,15 @@ def test_hourly_rows_are_complete_for_every_hour_with_calls(request, run_name):
         for metric in ("calls_offered_per_day", "agents_on_duty_mean"):
             assert table[(h, metric)] != "", f"hour {h}: {metric} missing though calls were measured"
         assert float(table[(h, "agents_on_duty_mean")]) == pytest.approx(50.0)
+
+
+def test_a_missed_precision_target_is_in_summary_json_and_warned(tmp_path):
+    run = run_cli(tmp_path / "precise", [*FLAT_ARGS, "warmup_days=0.1", "executor=serial",
+                                         "precision={metric: service_level, half_width: 1e-9, max_replications: 2}"])
+    assert_ok(run)
+    p = run.summary["precision"]
+    assert p["met"] is False and p["replications"] == 2 and p["metric"] == "service_level"
+    assert p["target_half_width"] == 1e-9 and p["achieved_half_width"] > 1e-9
+    out = run.proc.stdout + run.proc.stderr
+    assert "WARNING" in out and "precision target missed" in out
+    assert "precision target missed" in (run.dir / "run.log").read_text(encoding="utf-8")
