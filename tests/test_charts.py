@@ -231,15 +231,36 @@ def test_policy_comparison_title_names_the_largest_significant_difference(tmp_pa
     path = write_csv(tmp_path / "comparison.csv", [dict(zip(("metric", "a", "b", "diff", "ci_low", "ci_high"), r))
                                                    for r in COMPARISON])
     chart = charts.policy_comparison(charts.read_rows(path), "Direct dispatch 直派街乡", "Two-level dispatch 两级派单")
-    assert chart.facts["largest"] == "dispatch_delay_mean_h" and chart.facts["significant"] == 4
+    # ASA -0.37 s: its CI excludes 0, but it is below the practical threshold (5 s)
+    assert chart.facts["largest"] == "dispatch_delay_mean_h" and chart.facts["significant"] == 3
+    assert chart.facts["below_threshold"] == ["asa_s"]
     assert chart.title.startswith("Two-level dispatch raises mean dispatch delay by 8.4 h [8.3, 8.6]")
-    assert "vs direct dispatch" in chart.title and "4 of 6 KPIs differ" in chart.title
+    assert "vs direct dispatch" in chart.title and "3 of 6 KPIs differ in practice" in chart.title
     assert "两级派单使平均派单时长增加8.4小时" in chart.subtitle
     assert_chart_files(tmp_path, chart.save(tmp_path).stem)
     # nothing significant
     flat = [dict(zip(("metric", "a", "b", "diff", "ci_low", "ci_high"), (m, a, a, 0.0, -1.0, 1.0)))
             for m, a, *_ in COMPARISON]
     assert "do not differ clearly" in charts.policy_comparison(flat, "A", "B").title
+
+
+
+def test_policy_comparison_a_tiny_clear_change_is_no_practical_difference(tmp_path):
+    from analysis.charts.compare import PRACTICAL_THRESHOLD
+    # +0.01 percentage points with a CI that excludes 0: not "better"
+    tiny = [{"metric": "service_level", "a": 0.80, "b": 0.8001, "diff": 0.0001, "ci_low": 0.00005,
+             "ci_high": 0.00015},
+            {"metric": "resolution_rate", "a": 0.70, "b": 0.7001, "diff": 0.0001, "ci_low": -0.001, "ci_high": 0.001}]
+    chart = charts.policy_comparison(tiny, "A", "B")
+    assert chart.facts["significant"] == 0 and chart.facts["below_threshold"] == ["service_level"]
+    assert "differ in no practical way" in chart.title
+    assert f"Practical threshold: {PRACTICAL_THRESHOLD['pp']:g} pp (shares)" in chart.describe()
+    point = chart.fig.axes[0].lines[0]
+    assert point.get_markerfacecolor() == "white"  # hollow grey, not the "better" colour
+    # at the threshold it is "better"
+    big = [{**tiny[0], "b": 0.806, "diff": 0.006, "ci_low": 0.005, "ci_high": 0.007}]
+    assert charts.policy_comparison(big, "A", "B").facts["significant"] == 1
+    chart.save(tmp_path)
 
 
 # ---------------------------------------------------------------- staffing and sweeps
@@ -403,3 +424,27 @@ def test_lead_time_by_policy(run_dir, tmp_path):
     assert lab.startswith("Two-level") and cls == "emergency" and delta < 0
     assert f"from {100 * a:.1f}% to {100 * b:.1f}%" in chart.title
     assert_chart_files(tmp_path, chart.save(tmp_path).stem)
+
+
+def _fig_texts(fig) -> list:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    return [t for t in fig.findobj(match=lambda a: hasattr(a, "get_text")) if t.get_text()]
+
+
+def test_staffing_curve_of_a_merged_sweep_says_seats_and_names_the_other_values(tmp_path):
+    # jobs that set the seats, and one that set only the dispatch policy (seats as configured)
+    rows = _sweep_rows() + [dict(r, job="dispatch=two_level", dispatch="two_level")
+                            for r in _sweep_rows(seats=(50,))]
+    for r in rows:
+        r.setdefault("dispatch", "")
+    charts.make_sweep_charts(rows, tmp_path, metrics=(), job_configs={r["job"]: ERLANG_CFG for r in rows})
+    cap = json.loads((tmp_path / "captions.json").read_text(encoding="utf-8"))["staffing_curve"]
+    assert "seats by Erlang A" in cap["title"] and "agents" not in cap["title"]
+    assert "against the seats" in cap["caption"]
+    from analysis.charts.sweep import _sweep_staffing, _sweep_table
+    table, params = _sweep_table(rows)
+    chart = _sweep_staffing(table, params, tmp_path, {r["job"]: ERLANG_CFG for r in rows}, "Note.")
+    texts = " ".join(t.get_text() for t in _fig_texts(chart.fig))
+    assert "dispatch=." not in texts and "dispatch policy: as configured" in texts
+    assert "Seats 坐席数" in texts

@@ -31,7 +31,9 @@ CAPTIONS = {
     "funnel_plot": "Each street's rate against its number of answers, with 95% and 99.8% control limits around "
                    "the city rate; colour = where the street falls.",
     "policy_comparison": "Paired differences B − A per KPI with 95% CI (same random numbers in both runs); green "
-                         "better, vermillion worse, grey not clearly different.",
+                         "better, vermillion worse (the CI excludes 0 and the change reaches the practical "
+                         "threshold), hollow grey a clear change below that threshold (no practical "
+                         "difference), grey not clearly different.",
     "city_trajectory": "City-wide resolution and satisfaction rates by month as the callback survey measures them "
                        "(mean and 95% CI band over replications), against the published 2019 figures: squares "
                        "are the months the calibration fits, the dotted line the year's figure (not fitted).",
@@ -41,8 +43,9 @@ CAPTIONS = {
     "street_spread": "The streets' composite scores in each month's league table (median, middle half and "
                      "10-90% of streets, replications pooled), and the streets named, summoned and inspected "
                      "after each table (mean over replications).",
-    "staffing_curve": "Service level and abandonment against the number of agents: simulation (points, 95% CI) "
-                      "and Erlang-A theory (lines) where it applies.",
+    "staffing_curve": "Service level and abandonment against the seats swept (agents on duty follow the roster): "
+                      "simulation (points, 95% CI) and Erlang-A theory (lines) where it applies (every seat "
+                      "staffed all day).",
 }
 
 

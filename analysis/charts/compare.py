@@ -10,17 +10,40 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analysis.charts import style as cs
-from analysis.charts.chart import Chart, SkipChart
+from analysis.charts.chart import CAPTIONS, Chart, SkipChart
 from analysis.charts.formatting import _ci, _dec, _mid, _num, split_bilingual
 from analysis.charts.vocabulary import COMPARISON_KPIS, DIFF_AXIS, DIFF_UNIT, UNIT_ZH, _kpi
+
+
+#: The smallest difference B - A that counts as a practical change, per difference unit
+#: [assume]: 0.5 percentage points for shares, 5 s for call-centre times, 0.5 h for
+#: ticket times; any other unit: :data:`PRACTICAL_RELATIVE` of run A's level. A
+#: difference whose 95% CI excludes 0 but which is smaller is "no practical difference".
+PRACTICAL_THRESHOLD = {"pp": 0.5, "s": 5.0, "h": 0.5}
+PRACTICAL_RELATIVE = 0.02
+
+
+def practical_threshold(unit: str, level_a: float) -> float:
+    """The practical threshold of a difference in ``unit`` (:data:`PRACTICAL_THRESHOLD`)."""
+    if unit in PRACTICAL_THRESHOLD:
+        return PRACTICAL_THRESHOLD[unit]
+    return PRACTICAL_RELATIVE * abs(level_a) if math.isfinite(level_a) else 0.0
+
+
+def threshold_text() -> str:
+    """The practical thresholds in words, for the chart's note."""
+    units = {"pp": " pp (shares)", "s": " s", "h": " h"}
+    return (", ".join(f"{v:g}{units.get(u, ' ' + u)}" for u, v in PRACTICAL_THRESHOLD.items())
+            + f", otherwise {PRACTICAL_RELATIVE:.0%} of A")
 
 
 def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label_b: str | None = None, *,
                       metrics: Sequence[str] | None = COMPARISON_KPIS, note: str | None = None) -> Chart:
     """Paired differences B - A with 95% CI for the chosen KPIs (``comparison.csv``:
     metric, a, b, diff, ci_low, ci_high), one panel per unit (percentage points,
-    hours, seconds), a zero line; green = better, vermillion = worse, grey = the CI
-    includes 0."""
+    hours, seconds), a zero line; green = better, vermillion = worse (the 95% CI
+    excludes 0 and the change is at least :func:`practical_threshold`), hollow grey = a
+    clear but smaller change (no practical difference), grey = the CI includes 0."""
     table = {str(r["metric"]): r for r in rows}
     names = [m for m in (metrics or table) if m in table and math.isfinite(_num(table[m]["diff"]))]
     if not names:
@@ -33,11 +56,14 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
         r = table[m]
         d, lo, hi = (_num(r[k]) * scale for k in ("diff", "ci_low", "ci_high"))
         a, b = _num(r["a"]) * scale, _num(r["b"]) * scale
-        sig = math.isfinite(lo) and (lo > 0 or hi < 0)
+        clear = math.isfinite(lo) and (lo > 0 or hi < 0)  # the 95% CI excludes 0
+        sig = clear and abs(d) >= practical_threshold(DIFF_UNIT.get(unit, unit), a)  # ... and it matters
         colour = cs.NEUTRAL if not sig or better == 0 else (cs.BETTER if d * better > 0 else cs.WORSE)
         items.append({"metric": m, "en": en, "zh": zh, "unit": DIFF_UNIT.get(unit, unit), "level_unit": unit,
-                      "d": d, "lo": lo, "hi": hi, "a": a, "b": b, "sig": sig, "colour": colour})
+                      "d": d, "lo": lo, "hi": hi, "a": a, "b": b, "sig": sig, "small": clear and not sig,
+                      "colour": colour})
     sig = [i for i in items if i["sig"]]
+    minor = [i for i in items if i["small"]]
     # the headline: the significant difference largest relative to A's level
     top = max(sig, key=lambda i: abs(i["d"]) / max(abs(i["a"]), 1e-9) if math.isfinite(i["a"]) else 0) \
         if sig else None
@@ -55,7 +81,8 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
             yy = np.arange(len(sel))
             for yi, i in zip(yy, sel):
                 err = [[i["d"] - i["lo"]], [i["hi"] - i["d"]]] if math.isfinite(i["lo"]) else None
-                ax.errorbar([i["d"]], [yi], xerr=err, fmt="o", color=i["colour"], ms=6, elinewidth=2.2)
+                ax.errorbar([i["d"]], [yi], xerr=err, fmt="o", color=i["colour"], ms=6, elinewidth=2.2,
+                            mfc="white" if i["small"] else i["colour"], mew=1.6)
             ax.axvline(0, color=cs.BLACK, lw=0.9)
             ax.set_yticks(yy, [f"{i['en']} {i['zh']}" for i in sel])
             ax.set_ylim(len(sel) - 0.5, -0.5)
@@ -78,9 +105,10 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
                          color=cs.TEXT_GREY)
             en, zh, unit_txt = DIFF_AXIS.get(u, ("Difference", "差值", u))
             ax.set_xlabel(cs.label(f"{en} B − A", zh, unit_txt), fontsize=cs.BASE_SIZE - 0.5)
-        handles = [Line2D([], [], marker="o", ls="", color=c, label=t) for c, t in
-                   ((cs.BETTER, "better 改善"), (cs.WORSE, "worse 变差"),
-                    (cs.NEUTRAL, "no clear difference (95% CI includes 0) 无显著差异"))]
+        handles = [Line2D([], [], marker="o", ls="", color=c, mfc=f, mew=1.6, label=t) for c, f, t in
+                   ((cs.BETTER, cs.BETTER, "better 改善"), (cs.WORSE, cs.WORSE, "worse 变差"),
+                    (cs.NEUTRAL, "white", "no practical difference (below the threshold) 差异过小"),
+                    (cs.NEUTRAL, cs.NEUTRAL, "no clear difference (95% CI includes 0) 无显著差异"))]
         legend = (handles, [h.get_label() for h in handles])
     a_en, a_zh = split_bilingual(label_a)
     b_en, b_zh = split_bilingual(label_b)
@@ -96,17 +124,25 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
         title = (f"{b_en} {verb} {top['en'][0].lower() + top['en'][1:]} by {abs(top['d']):.{dec}f}{unit_en} "
                  f"{_ci(abs(top['lo']) if top['d'] > 0 else abs(top['hi']), abs(top['hi']) if top['d'] > 0 else abs(top['lo']), dec)}"
                  f" vs {_mid(a_en)}, from {top['a']:.{ad}f}{lvl_en} to {top['b']:.{ad}f}{lvl_en}; "
-                 f"{len(sig)} of {len(items)} KPIs differ")
+                 f"{len(sig)} of {len(items)} KPIs differ in practice")
         sub = (f"与{a_zh}相比，{b_zh}使{top['zh']}{verb_zh}{abs(top['d']):.{dec}f}{UNIT_ZH.get(u, u)}，"
                f"由{top['a']:.{ad}f}{UNIT_ZH.get(lvl, lvl)}变为{top['b']:.{ad}f}{UNIT_ZH.get(lvl, lvl)}；"
-               f"{len(items)}项指标中{len(sig)}项有显著差异")
+               f"{len(items)}项指标中{len(sig)}项有实际差异")
         facts = {"largest": top["metric"], "diff": top["d"], "ci": (top["lo"], top["hi"]), "significant": len(sig)}
+    elif minor:
+        title = (f"{b_en} and {a_en} differ in no practical way on any of {len(items)} KPIs "
+                 f"({len(minor)} differ by less than the practical threshold)")
+        sub = f"{b_zh}与{a_zh}在{len(items)}项指标上均无实际差异（{len(minor)}项差异低于实际意义阈值）"
+        facts = {"largest": None, "significant": 0}
     else:
         title = f"{b_en} and {a_en} do not differ clearly on any of {len(items)} KPIs (all 95% CIs include 0)"
         sub = f"{b_zh}与{a_zh}在{len(items)}项指标上均无显著差异"
         facts = {"largest": None, "significant": 0}
+    facts["below_threshold"] = [i["metric"] for i in minor]
     note = (note or cs.source_note()) + \
-        f" B = {b_en}, A = {a_en}: paired differences per replication (same seed, common random numbers)."
-    cs.finish(fig, title, sub, note, legend=legend, legend_cols=3)
-    return Chart("policy_comparison", fig, title, sub, facts)
+        f" B = {b_en}, A = {a_en}: paired differences per replication (same seed, common random numbers)." + \
+        f" Better or worse only when the 95% CI excludes 0 and the change is at least {threshold_text()}."
+    cs.finish(fig, title, sub, note, legend=legend, legend_cols=2)
+    caption = CAPTIONS["policy_comparison"] + f" Practical threshold: {threshold_text()}."
+    return Chart("policy_comparison", fig, title, sub, facts, caption)
 

@@ -55,7 +55,7 @@ def staffing_curve(points: Iterable[Mapping], agents_grid: Sequence[float] | Non
                    erlang_curve: Mapping[str, Sequence[float]] | None = None, *, sl_target: float = 0.8,
                    sl_threshold_s: float = 30, x_label: tuple[str, str, str] = ("Agents", "坐席数", "agents"),
                    curve_note: str | None = None, note: str | None = None) -> Chart:
-    """Agents (x) vs service level and abandonment rate (%): simulated points with 95%
+    """Agents or seats (x: ``x_label``, English, Chinese, unit) vs service level and abandonment rate (%): simulated points with 95%
     CI bars over the Erlang-A curve.
 
     ``points``: rows with ``agents, metric (service_level | abandonment_rate), mean,
@@ -96,6 +96,7 @@ def staffing_curve(points: Iterable[Mapping], agents_grid: Sequence[float] | Non
             labels.append("Erlang A theory 理论曲线 (lines); simulation 模拟 (points, 95% CI)")
         ax.legend(handles, labels, loc="center right")
     # finding
+    what = x_label[2] or x_label[0].lower()  # what the x axis counts: agents, seats
     sl_pts = np.array(sorted(pts.get("service_level", [])))
     need = None
     if erlang_curve is not None and agents_grid is not None and "service_level" in erlang_curve:
@@ -107,7 +108,8 @@ def staffing_curve(points: Iterable[Mapping], agents_grid: Sequence[float] | Non
             theory = np.interp(sl_pts[:, 0], np.asarray(agents_grid, float), curve)
             gap = float(np.nanmax(np.abs(sl_pts[:, 1] - theory))) * 100
         if need is not None:
-            title = f"{sl_target:.0%} of calls answered within {sl_threshold_s:g} s needs {need} agents by Erlang A"
+            title = (f"{sl_target:.0%} of calls answered within {sl_threshold_s:g} s needs {need} {what} "
+                     "by Erlang A")
             sub = f"按Erlang A模型，{sl_target:.0%}来电在{sl_threshold_s:g}秒内接通需要{need}名坐席"
         else:
             title = f"No staffing level on the chart reaches {sl_target:.0%} within {sl_threshold_s:g} s by Erlang A"
@@ -120,7 +122,7 @@ def staffing_curve(points: Iterable[Mapping], agents_grid: Sequence[float] | Non
         if ok.size:
             need = ok[0, 0]
             title = (f"{sl_target:.0%} of calls answered within {sl_threshold_s:g} s first reached at {need:,.0f} "
-                     f"{x_label[2]} ({ok[0, 1] * 100:.1f}%)")
+                     f"{what} ({ok[0, 1] * 100:.1f}%)")
             sub = f"坐席数达到{need:,.0f}时，{sl_target:.0%}来电在{sl_threshold_s:g}秒内接通（{ok[0, 1] * 100:.1f}%）"
         else:
             title = f"No simulated staffing level reaches {sl_target:.0%} of calls within {sl_threshold_s:g} s"
@@ -273,12 +275,25 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
     return Chart(f"sweep_{safe}", fig, title, sub, {"x": x, "from": v0, "to": v1}, caption)
 
 
+def _value_words(param: str, value: str) -> str:
+    """A swept value in words: a policy by its name, an empty value (the job did not
+    set it) as configured."""
+    if not value:
+        return "as configured"
+    if param in ("dispatch", "dispatch.policy") and value in POLICY:
+        return POLICY[value][0].lower()
+    return value
+
+
 def _sweep_staffing(rows: list[dict], params: list[str], out_dir: Path, job_configs, note: str) -> Chart:
     others = [p for p in params if p != "call_center.seats"]
-    if others:  # one staffing curve: the first combination of the other parameters
-        first = {p: str(rows[0].get(p, "")) for p in others}
+    if others:  # one staffing curve: the defaults of the other parameters if the sweep has them, else the first
+        combos = list(dict.fromkeys(tuple(str(r.get(p, "")) for p in others) for r in rows))
+        first = dict(zip(others, next((c for c in combos if not any(c)), combos[0])))
         rows = [r for r in rows if all(str(r.get(p, "")) == v for p, v in first.items())]
-        note += " Staffing curve for " + ", ".join(f"{p}={v}" for p, v in first.items()) + "."
+        note += " Staffing curve for " + ", ".join(f"{_param_label(p)[0].lower()}: {_value_words(p, v)}"
+                                                   for p, v in first.items()) + \
+            " (the sweep's other runs are in the KPI charts)."
     points = [{"agents": _num(r["call_center.seats"]), "metric": r["metric"], "mean": r["mean"],
                "ci_low": r["ci_low"], "ci_high": r["ci_high"]} for r in rows
               if r["metric"] in ("service_level", "abandonment_rate")]
@@ -310,7 +325,7 @@ def _sweep_staffing(rows: list[dict], params: list[str], out_dir: Path, job_conf
                           f"{patience:.2f} min, all seats staffed, exponential times assumed.")
     if curve is None:
         log.info("staffing curve: %s", curve_note)
-    return staffing_curve(points, grid, curve, sl_threshold_s=threshold, x_label=("Seats staffed", "坐席数", "agents"),
+    return staffing_curve(points, grid, curve, sl_threshold_s=threshold, x_label=("Seats", "坐席数", ""),
                           curve_note=curve_note, note=note)
 
 
