@@ -178,6 +178,27 @@ def test_league_table_top_and_bottom_of_last_month(run_dir):
     assert "Districts (区)" in html
 
 
+def test_league_table_is_the_focal_month_or_says_why(run_dir):
+    """Issue 13: the report shows the month the CLI shows, never a partial one by default."""
+    import yaml
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    cfg_path = run_dir / ".hydra" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    # the scenario names a month without a table
+    cfg_path.write_text(yaml.safe_dump({**cfg, "focal_month": "2019-07"}), encoding="utf-8")
+    html = read_html(write_report(run_dir))
+    assert "No league table shown: the scenario&#39;s focal_month 2019-07 has no league table" in html \
+        or "No league table shown: the scenario's focal_month 2019-07 has no league table" in html
+    # no focal_month, and no month measured in full
+    cfg_path.write_text(yaml.safe_dump({**cfg, "focal_month": None}), encoding="utf-8")
+    for entry in summary["league_months"].values():
+        entry["window_share"], entry["left_out"] = 0.5, "the measured window covers only part of it"
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    html = read_html(write_report(run_dir))
+    assert "No league table shown: no month is ranked in full" in html and "month <b>" not in html
+
+
 def test_robustness_summary_or_note(run_dir):
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8"))

@@ -129,15 +129,23 @@ def _rates(r: dict) -> list[str]:
 
 
 def league_month(run_dir: Path) -> str | None:
-    """The last month of replication 0's street league table."""
+    """The focal month of replication 0's street league table (as the CLI's)."""
     months = [r["month"] for r in read_csv(Path(run_dir) / RANKINGS_FILE)
               if r.get("replication") == "0" and r.get("level") == "street"]
-    return max(months) if months else None
+    return _focal(run_dir, read_json(Path(run_dir) / SUMMARY_FILE), months)[0]
+
+
+def _focal(run_dir: Path, summary: dict, months) -> tuple[str | None, str | None]:
+    """The scenario's ``focal_month``, else the last month ranked in full, and a note
+    (:func:`analysis.league.focal_month`)."""
+    from analysis.league import focal_month
+    return focal_month(summary.get("league_months") or {}, months, get(hydra(run_dir)[0], "focal_month"))
 
 
 def league(run_dir: Path, summary: dict) -> dict:
-    """Replication 0's street (top and bottom) and district tables of the last month;
-    ``note`` instead when there is none."""
+    """Replication 0's street (top and bottom) and district tables of the focal month
+    (the scenario's ``focal_month``, else the last month ranked in full); ``note``
+    instead when there is none."""
     rows = read_csv(Path(run_dir) / RANKINGS_FILE)
     if not rows:
         reason = ("this scenario has no ticket side" if not summary.get("dispatch")
@@ -147,7 +155,9 @@ def league(run_dir: Path, summary: dict) -> dict:
     streets = [r for r in rep0 if r.get("level") == "street"]
     if not streets:
         return {"note": "No street rows in replication 0 of rankings.csv."}
-    month = max(r["month"] for r in streets)
+    month, why = _focal(run_dir, summary, {r["month"] for r in streets})
+    if month is None:
+        return {"note": f"No league table shown: {why}."}
     this = [r for r in streets if r["month"] == month]
     ranked = sorted((r for r in this if r.get("rank")), key=lambda r: int(float(r["rank"])))
 

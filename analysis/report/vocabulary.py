@@ -53,7 +53,8 @@ CHART_KEYWORDS = (
     ("effective", "Effective weights: how much each rate really moves the composite score, against its "
                   "nominal weight."),
     ("weight", "The league table under other ranking weights."),
-    ("league", "The street league table of the last month: composite score and classes."),
+    ("league", "The street league table of the focal month (the scenario's focal_month, else the last "
+                "month ranked in full): composite score and classes."),
     ("rank", "Street ranks and their uncertainty."),
     ("hour", "The day hour by hour: calls, waiting and agents on duty (bands = 95% CI)."),
     ("intraday", "The day hour by hour: calls, waiting and agents on duty (bands = 95% CI)."),
