@@ -10,6 +10,7 @@ Thin by design: it only wires Hydra, ``sim/`` and ``analysis/`` together.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from functools import partial
@@ -37,11 +38,14 @@ from analysis.summary import format_league, format_table, summarise, write_outpu
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
 from sim.errors import ConfigError
+from sim.hydra_errors import COMPOSITION_ERRORS, as_config_error, resolve
 from sim.experiment import ExecutorConfig, all_cores, build_executor_config, run_experiment, run_until_precise
 
 #: The run's own log lines (``__name__`` is "__main__" under ``python run.py``). Hydra
 #: sends logging to the console and to the run directory's run.log.
 log = logging.getLogger("run")
+#: The primary config folder (``config_path`` of ``main``).
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 
 class _InfoToRunLogOnly(logging.Filter):
@@ -67,14 +71,19 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     keep_info_in_run_log()
     scenario = hydra_cfg.runtime.choices.get("scenario", "custom")
+    try:
+        resolve(cfg)  # an interpolation that fails is a one-line error before anything reads the config
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        sys.exit(2)
     # a distribution given whole (command line or a later file) replaces the old one;
     # the run directory's copy of the config (Hydra wrote it already) then says so too
     if replace_whole_distributions(cfg, hydra_cfg.job.config_name, list(hydra_cfg.overrides.task)):
         saved = Path(hydra_cfg.runtime.output_dir) / str(hydra_cfg.output_subdir) / "config.yaml"
         if hydra_cfg.output_subdir is not None and saved.is_file():
             OmegaConf.save(cfg, saved)
-    raw = OmegaConf.to_container(cfg, resolve=True)
     try:
+        raw = resolve(cfg)
         sim_cfg = build_config({**raw, "scenario": scenario})
         rank_cfg = build_ranking_config(raw.get("ranking")) if sim_cfg.tickets else None
         executor = build_executor_config(raw.get("executor"))
@@ -175,7 +184,21 @@ def chart_workers(executor: ExecutorConfig) -> int:
     return min((executor.workers if executor.kind == "local" else 0) or all_cores(), all_cores())
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """``main`` with Hydra's and OmegaConf's errors (a key that does not exist, a config
+    group option that does not, a scenario file that is not YAML, an interpolation that
+    fails) as the one-line config error, exit 2. Hydra re-raises them under
+    ``HYDRA_FULL_ERROR`` instead of printing them in several lines."""
+    args = sys.argv[1:]
     # a distribution given whole may bring keys the old one lacks (sim.compose)
-    sys.argv[1:] = force_add_distributions(sys.argv[1:])
-    main()
+    sys.argv[1:] = force_add_distributions(args)
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        main()
+    except (ConfigError, *COMPOSITION_ERRORS) as err:
+        print(as_config_error(err, args, CONF_DIR), file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli()

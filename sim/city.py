@@ -58,8 +58,8 @@ def load_city(table: str, key: str = "city.table") -> City:
     if not dist_path.is_file() or not street_path.is_file():
         names = sorted(p.name[: -len("_streets.csv")] for p in folder.glob("*_streets.csv"))
         raise ConfigError(key, table, "a city in scenarios/city/: " + ", ".join(names))
-    districts = _read(dist_path, DISTRICT_COLUMNS)
-    streets = _read(street_path, STREET_COLUMNS)
+    districts = _read(dist_path, DISTRICT_COLUMNS, key, table)
+    streets = _read(street_path, STREET_COLUMNS, key, table)
     names = tuple(r["district"] for r in districts)
     index = {name: i for i, name in enumerate(names)}
     where = street_path.name
@@ -102,13 +102,21 @@ def load_city(table: str, key: str = "city.table") -> City:
     )
 
 
-def _read(path, columns: tuple[str, ...]) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ConfigError(f"{path.name} columns", reader.fieldnames, "columns including " + ", ".join(missing))
-        rows = list(reader)
+def _read(path, columns: tuple[str, ...], key: str, table: str) -> list[dict]:
+    """The rows of a CSV file; a file that is not UTF-8 CSV is a one-line ConfigError,
+    a short row reads as empty cells (which the checks then refuse)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh, restval="")
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ConfigError(f"{path.name} columns", reader.fieldnames, "columns including " + ", ".join(missing))
+            rows = list(reader)
+    except UnicodeDecodeError as err:
+        raise ConfigError(key, table, f"a city whose scenarios/city/{path.name} is UTF-8 (byte {err.start} is not)") \
+            from None
+    except csv.Error as err:
+        raise ConfigError(key, table, f"a city whose scenarios/city/{path.name} is plain CSV ({err})") from None
     if not rows:
         raise ConfigError(path.name, "no rows", "at least one row")
     return rows

@@ -32,6 +32,14 @@ DIST_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 #: would let simulated time stand still while the loop runs for ever. No real duration
 #: of a hotline is shorter on average than a second. Single draws may still be near zero.
 MIN_MEAN_MIN = 1.0 / SECONDS_PER_MINUTE
+#: The longest mean a duration may have: ten years (in minutes). Longer ones cannot be
+#: meant, and 1e307 hours overflows to inf; a caller who never hangs up is ``dist: infinite``.
+MAX_MEAN_MIN = 10 * 365.0 * MINUTES_PER_DAY
+#: The range of a coefficient of variation (gamma, lognormal). Below MIN_CV a duration
+#: does not vary (use ``dist: deterministic``) and the gamma shape 1/cv^2 overflows;
+#: above MAX_CV nearly every draw is next to zero and the mean rests on rare huge ones.
+MIN_CV = 0.01
+MAX_CV = 10.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,9 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
         if dist.mean < MIN_MEAN_MIN:
             raise ConfigError(f"{key}.values_min", raw["values_min"],
                               f"values whose mean is at least {MIN_MEAN_MIN:.4g} min (1 second)")
+        if max(dist.values_min) > MAX_MEAN_MIN:
+            raise ConfigError(f"{key}.values_min", raw["values_min"], f"durations of at most {MAX_MEAN_MIN:.6g} min "
+                              "(10 years)")
         return dist
     kwargs = {}
     if "mean_min" in required:
@@ -129,8 +140,16 @@ def parse_distribution(raw, key: str, allow_infinite: bool = False) -> Distribut
             floor = f"{MIN_MEAN_MIN / MEAN_UNITS_MIN[unit]:.4g}"
             raise ConfigError(f"{key}.{unit}", given[unit], f"a mean of at least 1 second ({unit} >= {floor}): "
                               "a shorter one can make simulated time stand still")
+        if kwargs["mean_min"] > MAX_MEAN_MIN:
+            unit = next((u for u in MEAN_UNITS_MIN if u in given), "mean_min")
+            raise ConfigError(f"{key}.{unit}", given[unit], f"a mean of at most 10 years "
+                              f"({unit} <= {MAX_MEAN_MIN / MEAN_UNITS_MIN[unit]:.6g})")
     if "cv" in required:
-        kwargs["cv"] = _positive(raw["cv"], f"{key}.cv")
+        cv = _positive(raw["cv"], f"{key}.cv")
+        if not MIN_CV <= cv <= MAX_CV:
+            raise ConfigError(f"{key}.cv", raw["cv"], f"a number from {MIN_CV} to {MAX_CV} "
+                              "(for no variation use dist: deterministic)")
+        kwargs["cv"] = cv
     return Distribution(dist=name, **kwargs)
 
 
@@ -148,7 +167,11 @@ def _mean_in_minutes(raw: dict, key: str) -> dict:
         return raw
     unit = given[0]
     out = {k: v for k, v in raw.items() if k != unit}
-    out["mean_min"] = _positive(raw[unit], f"{key}.{unit}") * MEAN_UNITS_MIN[unit]
+    value = _positive(raw[unit], f"{key}.{unit}")
+    if value > MAX_MEAN_MIN / MEAN_UNITS_MIN[unit]:  # before it is multiplied (1e307 h is inf minutes)
+        raise ConfigError(f"{key}.{unit}", raw[unit], f"a mean of at most 10 years "
+                          f"({unit} <= {MAX_MEAN_MIN / MEAN_UNITS_MIN[unit]:.6g})")
+    out["mean_min"] = value * MEAN_UNITS_MIN[unit]
     return out
 
 

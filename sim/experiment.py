@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import re
 import os
 import functools
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -83,12 +84,22 @@ def build_executor_config(raw: dict | None) -> ExecutorConfig:
     if address is not None:
         if kind != "dask":
             raise ConfigError("executor.address", address, f"null unless executor.kind = dask (kind is {kind})")
-        if not isinstance(address, str) or not address.strip():
+        if not _is_scheduler_address(address):
             raise ConfigError("executor.address", address,
-                              "the address of a dask scheduler, like tcp://10.0.0.5:8786, or null")
+                              "the address of a dask scheduler, [tcp|tls|ucx|ws|wss://]host:port like "
+                              "tcp://10.0.0.5:8786, or null")
     if kind == "dask" and importlib.util.find_spec("distributed") is None:
         raise ConfigError("executor.kind", kind, f"serial or local here: {DASK_MISSING}")
     return ExecutorConfig(kind=kind, workers=workers, address=address)
+
+
+#: A dask scheduler's address: an optional protocol, a host name, IPv4 or [IPv6] address, a port.
+SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})")
+
+
+def _is_scheduler_address(address) -> bool:
+    match = SCHEDULER_ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    return match is not None and 1 <= int(match.group(1)) <= 65535
 
 
 def run_experiment(cfg: SimConfig, reduce: Reduce, on_done: Progress | None = None,

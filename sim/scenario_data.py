@@ -28,9 +28,24 @@ def load_named(kind: str, name: str, key: str, field: str | tuple[str, ...], inl
     path = SCENARIOS_DIR / kind / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(key, name, f"{inline}, or a name from scenarios/{kind}/: {', '.join(available(kind))}")
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml(path, key, name, f"a file scenarios/{kind}/{name}.yaml")
     for f in fields:
         if isinstance(data, dict) and f in data:
             return f, data[f]
     raise ConfigError(key, name, f"a file scenarios/{kind}/{name}.yaml with a '{' or '.join(fields)}' entry")
+
+
+def read_yaml(path: Path, key: str, value, what: str):
+    """The data of a YAML file, or a one-line :class:`ConfigError` naming the line when it
+    is not UTF-8, not YAML or uses a tag such as ``!!python/object`` (safe_load refuses
+    those). The file's text is not echoed."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except UnicodeDecodeError as err:
+        raise ConfigError(key, value, f"{what} in UTF-8 (byte {err.start} is not)") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(err, "problem", None) or "not readable").split())[:80]
+        raise ConfigError(key, value, f"{what} in plain YAML ({problem}{where})") from None

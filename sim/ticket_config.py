@@ -25,6 +25,14 @@ RESPONSE_CLOCKS = ("duty_hours", "wall")
 SURVEY_STAFFING = ("team", "shared")
 URGENCY_KEYS = {"share", "deadline_h", "processing_scale", "queued"}
 DEFAULT = "default"
+#: The longest deadline or time limit in hours (urgency classes' deadline_h, the response
+#: threshold, the survey window): a year. Real ones are hours to weeks; 1e307 h was inf.
+MAX_DEADLINE_H = 365 * 24.0
+#: The largest urgency-class processing_scale (a multiple of a street's processing time).
+MAX_PROCESSING_SCALE = 100.0
+#: The highest misroute chance: at 1 every ticket would bounce between wrong units and
+#: reviews for ever; below it the expected bounces are at most 1 / (1 - p) = 100.
+MAX_MISROUTE_PROB = 0.99
 #: Logit coefficients beyond this size would make a chance 0 or 1 in all but name.
 MAX_LOGIT = 20.0
 #: District desks sized to this share of their open time when a config leaves it out
@@ -209,6 +217,18 @@ def _prob(raw: dict, key: str, section: str) -> float:
     return number(raw.get(key), f"{section}.{key}", lo=0, hi=1)
 
 
+def _misroute_prob(raw: dict, section: str) -> float:
+    return number(raw.get("misroute_prob"), f"{section}.misroute_prob", lo=0, hi=MAX_MISROUTE_PROB)
+
+
+def hours_limit(value, key: str) -> float:
+    """A deadline or time limit in hours: > 0, at most :data:`MAX_DEADLINE_H`."""
+    try:
+        return number(value, key, lo=0, lo_open=True, hi=MAX_DEADLINE_H)
+    except ConfigError:
+        raise ConfigError(key, value, f"a number of hours > 0, at most {MAX_DEADLINE_H:g} (a year)") from None
+
+
 def _city(raw: dict) -> CityConfig:
     check_keys(raw, {"table", "office_hours"}, "city")
     oh = raw.get("office_hours")
@@ -219,9 +239,11 @@ def _city(raw: dict) -> CityConfig:
     end_h = number(oh.get("end_h"), "city.office_hours.end_h", lo=0, hi=24)
     if end_h <= start_h:
         raise ConfigError("city.office_hours.end_h", end_h, f"an hour after start_h ({start_h})")
-    days = tuple(integer(d, f"city.office_hours.weekdays[{i}]", lo=0, hi=6)
-                 for i, d in enumerate(listing(oh.get("weekdays"), "city.office_hours.weekdays",
-                                               "a list of weekdays, 0 = Monday")))
+    allowed_days = "a non-empty list of different weekdays, 0 = Monday ... 6 = Sunday"
+    days = tuple(integer(d, f"city.office_hours.weekdays[{i}]", lo=0, hi=6, allowed=allowed_days)
+                 for i, d in enumerate(listing(oh.get("weekdays"), "city.office_hours.weekdays", allowed_days)))
+    if not days or len(set(days)) != len(days):  # no office day: nothing is ever due
+        raise ConfigError("city.office_hours.weekdays", list(days), allowed_days)
     if not isinstance(raw.get("table"), str):
         raise ConfigError("city.table", raw.get("table"), "the name of a city in scenarios/city/")
     return CityConfig(table=raw["table"], office_hours=OfficeHoursConfig(start_h, end_h, days))
@@ -250,7 +272,7 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
                                   lo=1 if worker == "desk" else 0, hi=MAX_STATION_SERVERS,
                                   allowed=f"a whole number >= {int(worker == 'desk')}, at most {MAX_STATION_SERVERS}"),
         centre_work_time=parse_distribution(centre.get("work_time"), f"{s}.centre.work_time"),
-        centre_misroute_prob=_prob(centre, "misroute_prob", f"{s}.centre"),
+        centre_misroute_prob=_misroute_prob(centre, f"{s}.centre"),
         district_desk_staff=(None if desk.get("staff") == "auto" else integer(
             desk.get("staff"), f"{s}.district_desk.staff", lo=1, hi=MAX_STATION_SERVERS,
             allowed=f"auto, or a whole number of dispatchers per district >= 1, at most {MAX_STATION_SERVERS}")),
@@ -258,7 +280,7 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
                                                 f"{s}.district_desk.target_utilisation", lo=MIN_TARGET_UTILISATION, hi=1),
         district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
-        district_misroute_prob=_prob(desk, "misroute_prob", f"{s}.district_desk"),
+        district_misroute_prob=_misroute_prob(desk, f"{s}.district_desk"),
         review_time=parse_distribution(raw.get("review_time"), f"{s}.review_time"),
         options=policy.parse_options({k: raw[k] for k in policy.OPTION_KEYS if k in raw}, categories),
     )
@@ -281,8 +303,7 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
         capacity_scale=number(cap.get("scale", 1.0), f"{s}.capacity.scale", lo=0, hi=MAX_CAPACITY_SCALE,
                               lo_open=True),
         sign_time=parse_distribution(raw.get("sign_time"), f"{s}.sign_time"),
-        response_threshold_min=number(raw.get("response_threshold_h"), f"{s}.response_threshold_h",
-                                      lo=0, lo_open=True) * 60,
+        response_threshold_min=hours_limit(raw.get("response_threshold_h"), f"{s}.response_threshold_h") * 60,
         response_clock=_choice(raw.get("response_clock", "duty_hours"), f"{s}.response_clock", RESPONSE_CLOCKS),
         resolution=_resolution(raw.get("quality"), raw.get("resolution")),
         urgency=(urgency := _urgency(raw.get("urgency"), f"{s}.urgency")),
@@ -316,8 +337,9 @@ def _urgency(raw, key: str) -> tuple[UrgencyClass, ...]:
         classes.append(UrgencyClass(
             name=str(name),
             share=number(spec.get("share"), f"{k}.share", lo=0, hi=1),
-            deadline_min=number(spec.get("deadline_h"), f"{k}.deadline_h", lo=0, lo_open=True) * 60,
-            processing_scale=number(spec.get("processing_scale"), f"{k}.processing_scale", lo=0, lo_open=True),
+            deadline_min=hours_limit(spec.get("deadline_h"), f"{k}.deadline_h") * 60,
+            processing_scale=number(spec.get("processing_scale"), f"{k}.processing_scale", lo=0, lo_open=True,
+                                    hi=MAX_PROCESSING_SCALE),
             queued=_boolean(spec.get("queued", True), f"{k}.queued"),
         ))
     total = sum(c.share for c in classes)
@@ -393,7 +415,7 @@ def _survey(raw: dict) -> SurveyConfig:
     return SurveyConfig(
         share=_prob(raw, "share", s),
         delay=parse_distribution(raw.get("delay"), f"{s}.delay"),
-        window_min=number(raw.get("window_h"), f"{s}.window_h", lo=0, lo_open=True) * 60,
+        window_min=hours_limit(raw.get("window_h"), f"{s}.window_h") * 60,
         staffing=_choice(raw.get("staffing", "team"), f"{s}.staffing", SURVEY_STAFFING),
         team_agents=(None if raw.get("team_agents", "auto") == "auto" else integer(
             raw.get("team_agents"), f"{s}.team_agents", lo=1, hi=MAX_STATION_SERVERS,

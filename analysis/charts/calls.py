@@ -32,6 +32,10 @@ def calls_by_hour(hourly_rows: Iterable[Mapping], *, sl_threshold_s: float = 30,
     if any(k not in data for k in need):
         raise SkipChart(f"hourly data lacks {', '.join(k for k in need if k not in data)}")
     off, ans, sl = data["calls_offered_per_day"], data["calls_answered_per_day"], data["service_level"]
+    if not np.nansum(off[:, 0]) > 0:
+        raise SkipChart("no calls in the measured window")
+    if not np.isfinite(sl[:, 0]).any():
+        raise SkipChart("no call was answered in the measured window (no agents on duty?)")
     hours = np.arange(24)
     with cs.style():
         fig, (ax1, ax2) = cs.new_figure(height=5.6, nrows=2, sharex=True, gridspec_kw={"height_ratios": [1.15, 1]})

@@ -28,6 +28,7 @@ from sim.clock import MINUTES_PER_HOUR
 from sim.dispatch import direct
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
+from sim.ticket_config import hours_limit
 from sim.validate import check_category, number, section
 
 KEYS = {"escalate", "report_time", "report_deadline_h", "resolve_gain"}
@@ -61,8 +62,7 @@ class Policy(direct.Policy):
         return WhistleOptions(
             escalate={str(c): number(p, f"{key}.escalate.{c}", lo=0, hi=1) for c, p in escalate.items()},
             report_time=parse_distribution(w.get("report_time"), f"{key}.report_time"),
-            report_deadline_min=number(w.get("report_deadline_h"), f"{key}.report_deadline_h",
-                                       lo=0, lo_open=True) * MINUTES_PER_HOUR,
+            report_deadline_min=hours_limit(w.get("report_deadline_h"), f"{key}.report_deadline_h") * MINUTES_PER_HOUR,
             resolve_gain=number(w.get("resolve_gain"), f"{key}.resolve_gain", lo=0, hi=1),
         )
 
