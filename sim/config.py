@@ -110,16 +110,38 @@ DEFAULT_REDIAL_DELAY = {"dist": "exponential", "mean_min": 10.0}  # hang-up to r
 #: thousand is beyond any hotline, and refuses sizes that cannot be meant (10^9).
 MAX_SEATS = 100_000
 
+#: The latest a run may end. Python's calendar stops at the end of year 9999, and the
+#: model looks past the run's end (tickets open at the end, the next month's league table).
+LATEST_RUN_END = datetime(9990, 1, 1)
+
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
             "accountability", *SECTION_KEYS}
 # Free text a scenario may carry (shown in summary.json), the league-table settings
 # (validated by analysis.ranking, which uses them), where replications run, and what is
 # drawn after the run (charts, report: analysis.run_outputs): not used by the model.
-PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision", "charts", "report", "records"}
+PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision", "charts", "report", "records",
+                     "focal_month"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
                     "ticket_share"}
+
+
+def check_focal_month(value, start: datetime, warmup_days: float, horizon_days: float) -> None:
+    """``focal_month`` (the month the CLI and report show; analysis.league.focal_month):
+    null, or "YYYY-MM" of a month the measured window reaches."""
+    if value is None:
+        return
+    first = start + timedelta(days=warmup_days)
+    last = start + timedelta(days=horizon_days) - timedelta(minutes=1)
+    months = []
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    if str(value) not in months:
+        raise ConfigError("focal_month", value, "null or a month of the measured window as YYYY-MM: "
+                          + ", ".join(months))
 
 
 def build_config(raw: dict) -> SimConfig:
@@ -135,6 +157,8 @@ def build_config(raw: dict) -> SimConfig:
     if warmup_days >= horizon_days:
         raise ConfigError("warmup_days", warmup_days, f"a number >= 0 and below horizon_days ({horizon_days})")
     start = datetime_value(raw.get("start"), "start")
+    _check_run_end(start, horizon_days)
+    check_focal_month(raw.get("focal_month"), start, warmup_days, horizon_days)
     call_center = _call_center(raw["call_center"], start, horizon_days)
     arrivals = _arrivals(raw["arrivals"])
     tickets = build_tickets_config(raw, arrivals.categories)
@@ -150,6 +174,15 @@ def build_config(raw: dict) -> SimConfig:
         accountability=accountability,
         ranking=build_ranking_config(raw.get("ranking")) if accountability.feedback else None,
     )
+
+
+def _check_run_end(start: datetime, horizon_days: float) -> None:
+    """The run must end by :data:`LATEST_RUN_END` (dates past year 9999 do not exist)."""
+    if start >= LATEST_RUN_END:
+        raise ConfigError("start", start.isoformat(), f"a date-time before {LATEST_RUN_END:%Y-%m-%d}")
+    if horizon_days > (LATEST_RUN_END - start) / timedelta(days=1):
+        raise ConfigError("horizon_days", horizon_days, f"a run that ends by {LATEST_RUN_END:%Y-%m-%d}: at most "
+                          f"{(LATEST_RUN_END - start) / timedelta(days=1):g} days from start ({start:%Y-%m-%d})")
 
 
 def _arrivals(raw: dict) -> ArrivalsConfig:

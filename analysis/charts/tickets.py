@@ -86,6 +86,9 @@ def lead_time_distribution(rows: Iterable[Mapping], deadlines_h: Mapping[str, fl
     :meth:`RunData.deadlines <analysis.charts.rundata.RunData.deadlines>`; default the
     Beijing classes' 2 h, 24 h, 7 d, 15 d)."""
     edges, hist = lead_time_histogram(rows)
+    hist = {c: h for c, h in hist.items() if h.sum() > 0}  # a class with no closed ticket has no shares
+    if not hist:
+        raise SkipChart("no ticket was closed in the measured window")
     deadlines = dict(deadlines_h or DEFAULT_DEADLINES_H)
     classes = [c for c in deadlines if c in hist] + [c for c in hist if c not in deadlines]
     x = edges[1:-1]
@@ -226,6 +229,8 @@ def deadline_compliance_by_district(rows: Iterable[Mapping], *, note: str | None
         stats.append((key, ci["mean"], _num(ci["ci_low"]), _num(ci["ci_high"])))
     city_ci = mean_ci([m / n for m, n in city.values() if n > 0])
     city_mean = city_ci["mean"]
+    if city_mean is None or not stats:
+        raise SkipChart("no ticket came due in the measured window")
     stats.sort(key=lambda s: s[1])
     y = np.arange(len(stats))
     with cs.style():
@@ -245,8 +250,6 @@ def deadline_compliance_by_district(rows: Iterable[Mapping], *, note: str | None
         ax.errorbar(means, y, xerr=err, fmt="none", ecolor=colours, elinewidth=2.2, alpha=0.55)
         ax.scatter(means, y, c=colours, s=28, zorder=3)
         ax.axvline(city_mean * 100, color=cs.BLACK, lw=1, ls="--")
-        ax.text(city_mean * 100, len(stats) - 0.35, f" all streets 全市街乡 {city_mean * 100:.1f}%",
-                fontsize=cs.BASE_SIZE - 1, va="bottom", ha="left")
         trans = ax.get_yaxis_transform()  # x in axes fraction, y in data
         ax.text(1.01, len(stats) - 0.35, "mean\n均值", transform=trans, fontsize=cs.BASE_SIZE - 1.5,
                 color=cs.TEXT_GREY, va="bottom", ha="left")
@@ -254,12 +257,19 @@ def deadline_compliance_by_district(rows: Iterable[Mapping], *, note: str | None
             ax.text(1.01, yi, f"{m:.1f}%", transform=trans, va="center", ha="left", fontsize=cs.BASE_SIZE - 1,
                     color=c if c != cs.GREY else cs.TEXT_GREY)
         ax.set_yticks(y, [cs.name(*s[0]) for s in stats])
-        ax.set_ylim(-0.7, len(stats) + 0.4)
         ax.grid(axis="y", visible=False)
         lo_f = np.where(np.isfinite(lo), lo, means)
         hi_f = np.where(np.isfinite(hi), hi, means)
         span = max(np.nanmax(hi_f) - np.nanmin(lo_f), 1.0)
-        ax.set_xlim(np.nanmin(lo_f) - 0.05 * span, np.nanmax(hi_f) + 0.05 * span)
+        x0, x1 = np.nanmin(lo_f) - 0.05 * span, np.nanmax(hi_f) + 0.05 * span
+        ax.set_xlim(x0, x1)
+        # the all-streets label in a band of its own below the districts (the "mean" header
+        # of the value column is above them), running towards the wider side of the line
+        ax.set_ylim(-1.3, len(stats) + 0.4)
+        right = (city_mean * 100 - x0) / (x1 - x0) > 0.5
+        ax.text(city_mean * 100, -0.9, f"all streets 全市街乡 {city_mean * 100:.1f}% ", fontsize=cs.BASE_SIZE - 1,
+                va="center", ha="right" if right else "left",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
         ax.set_xlabel(cs.label("Deadline compliance", "按时办结率", "% of street tickets due, closed in time"))
         handles = [Line2D([], [], color=c, marker="o", ls="", label=t) for c, t in
                    ((cs.BLUE, "above all streets 高于全市"), (cs.GREY, "not clearly different 无显著差异"),
