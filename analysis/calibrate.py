@@ -29,7 +29,7 @@ How (:func:`calibrate`):
   points depend (almost) only on ``start_effort_logit`` and the satisfaction intercept;
   they are fitted first on a short run (to 25 February, :data:`JANUARY_HORIZON_DAYS`,
   about a quarter of the cost). (2) October: the two loop parameters (effort per unit
-  of pressure, gaming per unit of pressure) with January's fixed, on the full run.
+  of pressure, service per unit of pressure) with January's fixed, on the full run.
   (3) A joint polish of all four on the four residuals (a few Gauss-Newton steps).
   Every stage is ``scipy.optimize.least_squares`` (trust region, bounds) on the
   residuals in percentage points, with a forward-difference Jacobian whose steps
@@ -137,14 +137,14 @@ PARAMETERS = (
               "January resolution"),
     Parameter("effort_logit_per_pressure", "accountability.effort.logit_per_pressure", 0.0, 1.5, 0.05, (0.0, 1.0),
               "October resolution"),
-    Parameter("gaming_per_pressure", "accountability.gaming.per_pressure", 0.0, 0.1, 0.01, (0.0, 0.1),
-              "October satisfaction"),
+    Parameter("service_logit_per_pressure", "accountability.effort.service_logit_per_pressure", 0.0, 2.0, 0.05,
+              (0.0, 1.5), "October satisfaction"),
     Parameter("satisfaction_intercept", "survey.satisfaction.intercept", -6.0, 2.0, 0.15, (-5.0, 1.0),
               "January satisfaction"),
 )
 NAMES = tuple(p.name for p in PARAMETERS)
 JANUARY = ("start_effort_logit", "satisfaction_intercept")
-OCTOBER = ("effort_logit_per_pressure", "gaming_per_pressure")
+OCTOBER = ("effort_logit_per_pressure", "service_logit_per_pressure")
 #: Monthly metrics kept per evaluation (for the report and the out-of-sample check).
 KEEP_METRICS = ("tickets", "resolution_rate", "satisfaction_rate", "true_resolution_rate", "gaming_share",
                 "repeat_calls")
@@ -574,9 +574,9 @@ def fitted_yaml(theta: dict[str, float], header: list[str]) -> str:
     lines += [
         "accountability:",
         f"  start_effort_logit: {format_value(theta['start_effort_logit'])}   # January 2019 resolution",
-        f"  effort: {{logit_per_pressure: {format_value(theta['effort_logit_per_pressure'])}}}   "
-        "# October 2019 resolution",
-        f"  gaming: {{per_pressure: {format_value(theta['gaming_per_pressure'])}}}   # October 2019 satisfaction",
+        f"  effort: {{logit_per_pressure: {format_value(theta['effort_logit_per_pressure'])}, "
+        f"service_logit_per_pressure: {format_value(theta['service_logit_per_pressure'])}}}"
+        "   # October 2019 resolution, satisfaction",
         "survey:",
         f"  satisfaction: {{intercept: {format_value(theta['satisfaction_intercept'])}}}   # January 2019 satisfaction",
     ]
@@ -650,7 +650,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m analysis.calibrate",
         description="Fit the accountability loop's four parameters (conf/accountability/fitted_2019.yaml: "
-                    "start_effort_logit, effort.logit_per_pressure, gaming.per_pressure, "
+                    "start_effort_logit, effort.logit_per_pressure, effort.service_logit_per_pressure, "
                     "survey.satisfaction.intercept) to the published city-wide resolution and satisfaction of "
                     "January and October 2019 (53.09/64.61%%, 74.36/85.39%%), simulating scenario "
                     f"{SCENARIO} (accountability=pressure) to 2019-11-13 with common random numbers. "

@@ -25,6 +25,7 @@ the table, 0 best .. 1 worst; k_s = consecutive months in rectification):
     effort_s   = start_effort_logit + min(max_logit, logit_per_pressure * focus * pressure_s) * fatigue_s
     focus      = (w_resolution + w_satisfaction) / effort.reference_outcome_weight
     fatigue_s  = 1 - fatigue.share  once pressure_s >= fatigue.threshold for fatigue.months in a row
+    service_s  = min(max_service_logit, service_logit_per_pressure * focus * pressure_s) * fatigue_s
     extra_s    = round(base caseworkers_s * (min(max_share, share_per_pressure * pressure_s)
                       + governance_share * [governance class]))
     24h duty   adopted for good once pressure_s >= duty_24h.pressure
@@ -36,6 +37,10 @@ what the callback measures and what true resolution drives; the response rate is
 near 100% everywhere and rewards signing fast, not solving. So the ranking weights move
 true outcomes: ``focus`` is 1 under the weights the effort response was fitted with
 (``reference_outcome_weight``: w10_45_45's 0.9) and smaller when response weighs more.
+
+``service`` is the street's care for the citizen beyond the solution (calling back,
+explaining, visiting: 诉求人沟通), added to the satisfaction answer's latent of its
+tickets closed from then on; the city's accounts name it among the responses [pub].
 
 Unranked streets (too few answered callbacks) feel only ``exposure``. With ``mode:
 none`` nothing is drawn up and the state stays at its start (effort
@@ -70,7 +75,8 @@ KEYS = {"mode", "publish_day", "start_effort_logit", "pressure", "effort", "capa
         "calibration"}
 PRESSURE_KEYS = {"exposure", "rank_weight", "named", "summoned", "inspection", "caught_penalty", "keep_share",
                  "advanced_relief", "max"}
-EFFORT_KEYS = {"logit_per_pressure", "max_logit", "fatigue", "reference_outcome_weight"}
+EFFORT_KEYS = {"logit_per_pressure", "max_logit", "fatigue", "reference_outcome_weight", "service_logit_per_pressure",
+               "max_service_logit"}
 FATIGUE_KEYS = {"threshold", "months", "share"}
 CAPACITY_KEYS = {"share_per_pressure", "max_share", "governance_share"}
 GAMING_KEYS = {"per_pressure", "max", "detect_prob", "inspection_detect_prob", "caught_cut"}
@@ -97,6 +103,8 @@ class AccountabilityConfig:
     effort_logit_per_pressure: float = 0.0
     max_effort_logit: float = 1.0
     reference_outcome_weight: float = 0.9
+    service_logit_per_pressure: float = 0.0
+    max_service_logit: float = 1.0
     fatigue_threshold: float = 3.0
     fatigue_months: int = 3
     fatigue_share: float = 0.0
@@ -156,6 +164,10 @@ def build_accountability_config(raw) -> AccountabilityConfig:
         max_effort_logit=num(e, "max_logit", "effort.max_logit", base.max_effort_logit, lo=0, hi=MAX_LOGIT),
         reference_outcome_weight=num(e, "reference_outcome_weight", "effort.reference_outcome_weight",
                                      base.reference_outcome_weight, lo=0, hi=1, lo_open=True),
+        service_logit_per_pressure=num(e, "service_logit_per_pressure", "effort.service_logit_per_pressure",
+                                       base.service_logit_per_pressure, lo=0, hi=MAX_LOGIT),
+        max_service_logit=num(e, "max_service_logit", "effort.max_service_logit", base.max_service_logit, lo=0,
+                              hi=MAX_LOGIT),
         fatigue_threshold=num(f, "threshold", "effort.fatigue.threshold", base.fatigue_threshold, lo=0),
         fatigue_months=integer(f.get("months", base.fatigue_months), f"{s}.effort.fatigue.months", lo=1),
         fatigue_share=num(f, "share", "effort.fatigue.share", base.fatigue_share, lo=0, hi=1),
@@ -189,6 +201,7 @@ class StreetState:
         self.base_caseworkers = np.asarray(base_caseworkers, dtype=np.int64)
         self.pressure = np.zeros(n)
         self.effort = np.full(n, cfg.start_effort_logit)
+        self.service = np.zeros(n)
         self.gaming = np.zeros(n)
         self.caught_times = np.zeros(n, dtype=np.int64)
         self.bottom_run = np.zeros(n, dtype=np.int64)  # consecutive months in rectification
@@ -233,6 +246,8 @@ class StreetState:
         fatigue = np.where(self.high_run >= c.fatigue_months, 1.0 - c.fatigue_share, 1.0)
         self.effort = c.start_effort_logit + np.minimum(
             c.max_effort_logit, c.effort_logit_per_pressure * self.focus * self.pressure) * fatigue
+        self.service = np.minimum(c.max_service_logit,
+                                  c.service_logit_per_pressure * self.focus * self.pressure) * fatigue
         share = (np.minimum(c.max_capacity_share, c.capacity_share_per_pressure * self.pressure)
                  + c.governance_capacity_share * member["governance"])
         self.extra_caseworkers = np.floor(self.base_caseworkers * share + 0.5).astype(np.int64)  # nearest
@@ -243,7 +258,8 @@ class StreetState:
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """Copies of the state (for the records)."""
-        return {"pressure": self.pressure.copy(), "effort": self.effort.copy(), "gaming": self.gaming.copy(),
+        return {"pressure": self.pressure.copy(), "effort": self.effort.copy(), "service": self.service.copy(),
+                "gaming": self.gaming.copy(),
                 "caseworkers": self.caseworkers.copy(), "duty_24h": self.duty_24h.copy(),
                 "consequence": self.consequence.copy()}
 

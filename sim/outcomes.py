@@ -116,7 +116,8 @@ def survey_answers(c: dict[str, np.ndarray], draws: dict[str, np.ndarray], t: Ti
               + m.on_time * (c["closed_min"][done] <= c["deadline_min"][done])
               + m.returned * (c["returns"][done] > 0) + m.lead_time_per_day * lead_days
               + m.centre_wait_per_min * waited_min[done] + m.redials * (attempts[done] - 1)
-              + draws["satisfaction_noise"][row])
+              + draws["satisfaction_noise"][row]
+              + np.nan_to_num(c["service_logit"][done]))  # the street's care (sim.accountability; 0 without)
     answer = np.where(latent > 0, SATISFIED, np.where(latent > -m.basic_band, BASIC, DISSATISFIED))
     for name in ("reached", "contacted", "satisfaction"):
         c[name] = np.full(len(done), -1, dtype=np.int8)

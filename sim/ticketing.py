@@ -63,7 +63,7 @@ class _TicketTable:
     # resolved, survey answers) follows from the caller and the problem's draws and is
     # filled in after the run (:meth:`TicketSystem.records`).
     FLOAT = ("created_min", "dispatched_min", "delivered_min", "signed_min", "closed_min", "survey_due_min",
-             "surveyed_min")
+             "surveyed_min", "service_logit")
     INT = {"caller": np.int64, "row": np.int64, "returns": np.int8, "resolved": np.int8, "repeat_of": np.int64,
            "gamed": np.int8, "duty_24h": np.int8}
     #: Integer columns that start at 0 (the others at -1: unknown).
@@ -137,6 +137,7 @@ class TicketSystem:
         self.state = StreetState(cfg.accountability, self.caseworkers, cfg.ranking.weights if cfg.ranking else None)
         self.resolution.set_effort(self.state.effort)
         self._gaming = self.state.gaming.tolist()
+        self._service = self.state.service.tolist()
         self._detect = self.state.detect_prob().tolist()
         self._gaming_u = self.sampler(lambda g, n: g.random(n), streams["accountability"])
         self._published: list[dict] = []  # the league tables the loop acted on, with the state they set
@@ -188,7 +189,7 @@ class TicketSystem:
         self._delivered, self._signed, self._closed = v["delivered_min"], v["signed_min"], v["closed_min"]
         self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
         self._resolved, self._repeat_of = v["resolved"], v["repeat_of"]
-        self._gamed, self._duty = v["gamed"], v["duty_24h"]
+        self._gamed, self._duty, self._service_logit = v["gamed"], v["duty_24h"], v["service_logit"]
 
     def _bind_draws(self) -> None:
         """Fast views of the draws the path reads per ticket (again after they grew)."""
@@ -312,8 +313,10 @@ class TicketSystem:
         solved = self._solved_anyway[row] or self.resolution.solved(
             self._resolve_u[row], self._resolve_logit[row], self._dest[row], late, self._returns[tid] > 0, queue_min)
         self._resolved[tid] = solved
+        street = self._dest[row]
+        if street >= 0 and self._service[street]:
+            self._service_logit[tid] = self._service[street]  # the street's care, in its callback's answer
         if not solved:
-            street = self._dest[row]
             if street >= 0 and self._gaming[street] > 0.0 and self._gaming_u.next() < self._gaming[street]:
                 self._gamed[tid] = CAUGHT if self._gaming_u.next() < self._detect[street] else GAMED
         after = self._survey_after[row]
@@ -401,6 +404,7 @@ class TicketSystem:
         self.resolution.set_effort(st.effort)
         self._street_24h = (self.city.street_24h | st.duty_24h).tolist()
         self._gaming = st.gaming.tolist()
+        self._service = st.service.tolist()
         self._detect = st.detect_prob().tolist()
 
     def _on_repeat_call(self, tid: int) -> None:

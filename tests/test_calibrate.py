@@ -15,16 +15,16 @@ from scipy.special import expit, logit
 from analysis import calibrate as cal
 from sim.config import build_config
 
-TRUE = {"start_effort_logit": -0.5, "effort_logit_per_pressure": 0.25, "gaming_per_pressure": 0.04,
+TRUE = {"start_effort_logit": -0.5, "effort_logit_per_pressure": 0.25, "service_logit_per_pressure": 0.4,
         "satisfaction_intercept": -2.8}
-START = {"start_effort_logit": -0.7, "effort_logit_per_pressure": 0.3, "gaming_per_pressure": 0.03,
+START = {"start_effort_logit": -0.7, "effort_logit_per_pressure": 0.3, "service_logit_per_pressure": 0.3,
          "satisfaction_intercept": -2.5}
 #: d[target] d[parameter] of the fake model's logits (rows: targets in cal.TARGETS order).
 LOGIT_SLOPES = np.array([
     [1.0, 0.0, 0.0, 0.0],   # January resolution: start effort only
     [0.8, 0.0, 0.0, 1.0],   # January satisfaction: start effort and intercept
     [1.0, 3.0, 0.0, 0.0],   # October resolution: + effort per pressure
-    [0.5, 2.0, 15.0, 1.0],  # October satisfaction: everything
+    [0.5, 2.0, 1.5, 1.0],   # October satisfaction: everything
 ])
 NOISE_PP = 0.3  # replication 0 lies this many points above the mean, replication 1 below
 
@@ -70,7 +70,7 @@ def fitted():
 def test_the_fit_recovers_known_parameters(fitted):
     _, result = fitted
     for k, v in TRUE.items():
-        assert result["theta"][k] == pytest.approx(v, abs=0.02 if k != "gaming_per_pressure" else 0.002), k
+        assert result["theta"][k] == pytest.approx(v, abs=0.02), k
     assert max(abs(row["residual_pp"]) for row in result["fit"]) < 0.1
     assert [s for s in result["stages"]] == ["january", "october", "joint"]
     # January's stage moved only January's parameters, on the short run
@@ -129,7 +129,7 @@ def test_out_of_sample_reports_repeat_calls_and_uncovered_months(fitted):
 def test_fitted_yaml_round_trips_and_the_year_scenario_composes_it(tmp_path):
     conf = tmp_path / "conf"
     shutil.copytree(cal.CONF_DIR, conf)
-    theta = {"start_effort_logit": -0.4321, "effort_logit_per_pressure": 0.1234, "gaming_per_pressure": 0.0217,
+    theta = {"start_effort_logit": -0.4321, "effort_logit_per_pressure": 0.1234, "service_logit_per_pressure": 0.2171,
              "satisfaction_intercept": -3.1415}
     path = conf / "accountability" / "fitted_2019.yaml"
     cal.write_fitted_yaml(path, theta, ["written by a test", "", "fit: none"])
@@ -142,7 +142,7 @@ def test_fitted_yaml_round_trips_and_the_year_scenario_composes_it(tmp_path):
     assert cfg.accountability.mode == "pressure"
     assert cfg.accountability.start_effort_logit == theta["start_effort_logit"]
     assert cfg.accountability.effort_logit_per_pressure == theta["effort_logit_per_pressure"]
-    assert cfg.accountability.gaming_per_pressure == theta["gaming_per_pressure"]
+    assert cfg.accountability.service_logit_per_pressure == theta["service_logit_per_pressure"]
     assert cfg.tickets.survey.satisfaction.intercept == theta["satisfaction_intercept"]
 
 
