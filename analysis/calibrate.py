@@ -539,21 +539,6 @@ def out_of_sample(evaluation: dict) -> dict:
 # ----------------------------------------------------------------------------- output
 
 
-def finite(obj):
-    """``obj`` for JSON: tuples as lists, numpy numbers as Python's, NaN/inf as None."""
-    if isinstance(obj, dict):
-        return {str(k): finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
-
-
 def from_json(evaluation: dict) -> dict:
     """An evaluation read back from evaluations.json (None -> NaN)."""
     monthly = {m: {k: [math.nan if v is None else float(v) for v in values] for k, values in metrics.items()}
@@ -714,7 +699,7 @@ def main(argv=None) -> int:
     if args.dry_run:
         print(json.dumps(plan, indent=2, ensure_ascii=False))
         return 0
-    from analysis.io import write_json_atomic
+    from analysis.io import json_ready, write_json_atomic
 
     out_dir.mkdir(parents=True, exist_ok=True)
     log_file = open(out_dir / "calibrate.log", "a", encoding="utf-8")
@@ -724,7 +709,7 @@ def main(argv=None) -> int:
         print(msg, file=log_file, flush=True)
 
     def save(model) -> None:
-        write_json_atomic(out_dir / "evaluations.json", finite(list(model.cache.values())))
+        write_json_atomic(out_dir / "evaluations.json", json_ready(list(model.cache.values())))
 
     from analysis.rundir import model_version
 
@@ -750,7 +735,7 @@ def main(argv=None) -> int:
         "eval_seconds": {str(h): float(np.mean([e["seconds"] for e in model.cache.values() if e["horizon_days"] == h]))
                          for h in (JANUARY_HORIZON_DAYS, FULL_HORIZON_DAYS)
                          if any(e["horizon_days"] == h for e in model.cache.values())}}}
-    report = finite(report)
+    report = json_ready(report)
     write_json_atomic(out_dir / "calibration.json", report)
     if not args.no_write:
         write_fitted_yaml(args.fitted, report["theta"], yaml_header(report))

@@ -93,3 +93,18 @@ def write_csv_atomic(path: Path, header: list[str], rows) -> None:
     writer.writerow(header)
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     write_bytes_atomic(path, buf.getvalue().encode(CSV_ENCODING))
+
+
+def json_ready(obj):
+    """``obj`` for JSON: tuples as lists, numpy numbers as Python's, NaN/inf as None."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj

@@ -11,7 +11,7 @@ import numpy as np
 
 from analysis.catalogue import KPIS, SHARE_KPIS
 from analysis.city_monthly import write_city_monthly
-from analysis.io import write_csv_atomic, write_json_atomic
+from analysis.io import json_ready, write_csv_atomic, write_json_atomic
 from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
                              get, hydra_files, read_csv, read_json)
@@ -107,17 +107,6 @@ def lead_time_rows(per_rep: list[dict], urgency_names: list[str]) -> list[list]:
     return rows
 
 
-def _json_safe(obj):
-    """Nested dicts of numbers -> plain floats/ints, NaN -> None."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (int, float)) or hasattr(obj, "item"):
-        return _clean(obj)
-    return obj
-
-
 def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, rank_cfg=None,
                   urgency_names: list[str] | None = None, basic_weight: float = 1.0) -> list[Path]:
     """Write ``summary.json``, ``hourly.csv`` and, with tickets, the monthly street,
@@ -140,8 +129,8 @@ def write_outputs(out_dir: Path, summary: dict, per_rep: list[dict], city=None, 
             write_csv_atomic(out_dir / ROBUSTNESS_FILE, list(ROBUSTNESS_COLUMNS), rob_rows)
             write_csv_atomic(out_dir / FUNNEL_FILE, list(FUNNEL_COLUMNS), funnel_rows)
             written += [out_dir / ROBUSTNESS_FILE, out_dir / FUNNEL_FILE]
-            summary["ranking"]["robustness"] = _json_safe(rob_summary)
-            summary["ranking"]["street_signal"] = _json_safe(signal)
+            summary["ranking"]["robustness"] = json_ready(rob_summary)
+            summary["ranking"]["street_signal"] = json_ready(signal)
     summary["stationarity"] = check_backlog_trend(out_dir, per_rep, city, summary.get("warmup_days"))
     if summary["stationarity"]["tested"]:
         written.append(out_dir / BACKLOG_TREND_FILE)

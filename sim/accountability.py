@@ -63,7 +63,7 @@ import numpy as np
 
 from sim.clock import MINUTES_PER_DAY
 from sim.errors import ConfigError
-from sim.validate import check_keys, integer, number, section
+from sim.validate import integer, number, section
 
 MODES = ("none", "pressure")
 #: Consequence levels of consecutive months in rectification (k = 0, 1, 2, >= 3).

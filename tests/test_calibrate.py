@@ -13,6 +13,7 @@ import pytest
 from scipy.special import expit, logit
 
 from analysis import calibrate as cal
+from analysis.io import json_ready
 from sim.config import build_config
 
 TRUE = {"start_effort_logit": -0.5, "effort_logit_per_pressure": 0.25, "service_logit_per_pressure": 0.4,
@@ -105,7 +106,7 @@ def test_a_spent_time_budget_keeps_the_start_and_says_so():
 def test_evaluations_read_back_from_json():
     ev = FakeModel()(START)
     ev["monthly"]["2019-01"]["resolution_rate"][1] = float("nan")
-    back = cal.from_json(json.loads(json.dumps(cal.finite(ev))))
+    back = cal.from_json(json.loads(json.dumps(json_ready(ev))))
     assert np.isnan(back["monthly"]["2019-01"]["resolution_rate"][1])
     assert cal.cache_key(back["theta"], back["horizon_days"]) == cal.cache_key(START, cal.FULL_HORIZON_DAYS)
 
@@ -123,7 +124,7 @@ def test_out_of_sample_reports_repeat_calls_and_uncovered_months(fitted):
     oos = result["out_of_sample"]
     assert oos["year_resolution_rate"]["model"] == {} and "not covered" in oos["year_resolution_rate"]["note"]
     assert oos["repeat_calls"]["fell"] is False  # the fake's repeat calls are flat
-    json.dumps(cal.finite(result), allow_nan=False)
+    json.dumps(json_ready(result), allow_nan=False)
 
 
 def test_fitted_yaml_round_trips_and_the_year_scenario_composes_it(tmp_path):
