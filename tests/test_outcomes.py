@@ -114,10 +114,10 @@ def test_waiting_for_a_caseworker_lowers_resolution():
 
 
 def test_a_shorter_callback_window_lowers_survey_coverage():
-    """Callbacks by agents short of time (shared, 87 seats): a 12 h window misses more
+    """Callbacks by agents short of time (shared, 87 seats): a 6 h window misses more
     callbacks than a 72 h one (same seed)."""
     short = ("call_center.seats=87", "survey.staffing=shared")
-    d = paired((*short, "survey.window_h=72"), (*short, "survey.window_h=12"), reps=6)
+    d = paired((*short, "survey.window_h=72"), (*short, "survey.window_h=6"), reps=6)
     assert t_interval(d["coverage"], 0.95)[1] < 0, d["coverage"]
 
 
