@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ranking import CLASSES, RATES, RankingConfig, class_label, classes, rank_units
+from sim.ranking import CLASSES, RATES, RankingConfig, class_label, classes, demand_per_10k, rank_units
 from sim.city import City
 
 #: Columns of ``rankings.csv`` (one row per replication, month, level and unit); ``code``
@@ -101,8 +101,7 @@ def league_tables(per_rep: list[dict], city: City, cfg: RankingConfig) -> list[d
                 ns = np.column_stack([table[d][rows] for d in RATE_DENOMINATORS]).astype(float)
                 scores, ranks = rank_units(rates, cfg.weights, ns[:, 1], cfg.min_surveys, table["unit"][rows])
                 tickets = table["tickets"][rows].astype(float)
-                demand = np.divide(tickets, population[level], out=np.full(len(tickets), np.nan),
-                                   where=population[level] > 0)
+                demand = demand_per_10k(tickets, population[level])
                 member = classes(ranks, scores, None if prev is None else prev["rank"],
                                  None if prev is None else prev["score"], demand, cfg, ns[:, 1])
                 entry = {"replication": rep, "month": month, "level": level, "unit": table["unit"][rows],

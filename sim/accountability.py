@@ -196,8 +196,7 @@ class StreetState:
         n = len(base_caseworkers)
         self.cfg = cfg
         # where the table looks: the score's weight on outcomes (resolution, satisfaction)
-        outcome = 1.0 if weights is None else (weights[1] + weights[2]) / cfg.reference_outcome_weight
-        self.focus = outcome
+        self.focus = 1.0 if weights is None else (weights[1] + weights[2]) / cfg.reference_outcome_weight
         self.base_caseworkers = np.asarray(base_caseworkers, dtype=np.int64)
         self.pressure = np.zeros(n)
         self.effort = np.full(n, cfg.start_effort_logit)

@@ -176,6 +176,13 @@ def rates_from_counts(c: dict, basic_weight: float) -> np.ndarray:
     ])
 
 
+def demand_per_10k(tickets: np.ndarray, population_10k: np.ndarray) -> np.ndarray:
+    """Tickets per 10,000 residents (NaN where the population is 0): what the
+    governance class ranks."""
+    tickets = np.asarray(tickets, dtype=float)
+    return np.divide(tickets, population_10k, out=np.full(len(tickets), np.nan), where=population_10k > 0)
+
+
 def class_label(member: dict[str, np.ndarray], i: int) -> str:
     """Unit ``i``'s classes in one month, joined by '+' in :data:`CLASSES` order ('' none)."""
     return "+".join(c for c in CLASSES if member[c][i])

@@ -41,7 +41,7 @@ from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
 from sim.outcomes import Resolution, centre_experience, logit, street_quality, survey_answers
-from sim.ranking import assessment_counts, classes, rank_units, rates_from_counts
+from sim.ranking import assessment_counts, classes, demand_per_10k, rank_units, rates_from_counts
 from sim.records import WORK_KINDS, TicketRecords
 from sim.station import FcfsStation
 from sim.streams import Streams
@@ -140,6 +140,7 @@ class TicketSystem:
         self._service = self.state.service.tolist()
         self._detect = self.state.detect_prob().tolist()
         self._gaming_u = self.sampler(lambda g, n: g.random(n), streams["accountability"])
+        self._loop_acts = cfg.accountability.feedback  # streets' care and gaming only under the loop
         self._published: list[dict] = []  # the league tables the loop acted on, with the state they set
         self._signings = Timers(env, self._on_signed)  # queued street tickets: to a caseworker slot when signed
         self._repeat_calls = Timers(env, self._on_repeat_call)
@@ -310,14 +311,14 @@ class TicketSystem:
         from then (NaN: none)."""
         self._closed[tid] = end
         late = end > self._created[tid] + self._deadline_min[self._urgency[row]]
-        solved = self._solved_anyway[row] or self.resolution.solved(
-            self._resolve_u[row], self._resolve_logit[row], self._dest[row], late, self._returns[tid] > 0, queue_min)
-        self._resolved[tid] = solved
         street = self._dest[row]
-        if street >= 0 and self._service[street]:
-            self._service_logit[tid] = self._service[street]  # the street's care, in its callback's answer
-        if not solved:
-            if street >= 0 and self._gaming[street] > 0.0 and self._gaming_u.next() < self._gaming[street]:
+        solved = self._solved_anyway[row] or self.resolution.solved(
+            self._resolve_u[row], self._resolve_logit[row], street, late, self._returns[tid] > 0, queue_min)
+        self._resolved[tid] = solved
+        if self._loop_acts and street >= 0:  # the accountability loop's care and gaming
+            if self._service[street]:
+                self._service_logit[tid] = self._service[street]  # in its callback's answer
+            if not solved and self._gaming[street] > 0.0 and self._gaming_u.next() < self._gaming[street]:
                 self._gamed[tid] = CAUGHT if self._gaming_u.next() < self._detect[street] else GAMED
         after = self._survey_after[row]
         if after == after:
@@ -383,8 +384,7 @@ class TicketSystem:
         rates = rates_from_counts(counts, self.t.survey.basic_satisfied_weight)
         units = np.arange(self.city.n_streets)
         scores, ranks = rank_units(rates, rank_cfg.weights, counts["surveyed"], rank_cfg.min_surveys, units)
-        demand = np.divide(counts["tickets"], self.city.street_population_10k,
-                           out=np.full(len(units), np.nan), where=self.city.street_population_10k > 0)
+        demand = demand_per_10k(counts["tickets"], self.city.street_population_10k)
         member = classes(ranks, scores, None if prev is None else prev["rank"],
                          None if prev is None else prev["score"], demand, rank_cfg, counts["surveyed"])
         self.state.update(ranks, member, counts["caught"])
