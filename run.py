@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 # imported inside main(), and only when charts or a report are made.
 from analysis.kpi import CALL_KPIS, reduce_replication
 from sim.ranking import build_ranking_config
+from analysis.practical import build_comparison_config
 from analysis.progress import RunProgress
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
@@ -91,6 +92,7 @@ def main(cfg: DictConfig) -> None:
                                            sim_cfg.replications)
         outputs = build_output_config(*output_options(raw, hydra_cfg))
         records = check_records_format(raw.get("records", "none"))
+        build_comparison_config(raw.get("comparison"))  # checked here; policy_comparison reads it
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)

@@ -13,37 +13,38 @@ from analysis.charts import style as cs
 from analysis.charts.chart import CAPTIONS, Chart, SkipChart
 from analysis.charts.formatting import _ci, _dec, _mid, _num, split_bilingual
 from analysis.charts.vocabulary import COMPARISON_KPIS, DIFF_AXIS, DIFF_UNIT, UNIT_ZH, _kpi
+from analysis.practical import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, PracticalThreshold
 
 
-#: The smallest difference B - A that counts as a practical change, per difference unit
-#: [assume]: 0.5 percentage points for shares, 5 s for call-centre times, 0.5 h for
-#: ticket times; any other unit: :data:`PRACTICAL_RELATIVE` of run A's level. A
-#: difference whose 95% CI excludes 0 but which is smaller is "no practical difference".
-PRACTICAL_THRESHOLD = {"pp": 0.5, "s": 5.0, "h": 0.5}
-PRACTICAL_RELATIVE = 0.02
+#: The default practical thresholds (analysis/practical.py; a run's own come from its
+#: config key ``comparison.practical_threshold``): 0.5 percentage points for shares, 5 s
+#: for call-centre times, 0.5 h for ticket times [assume]; any other unit:
+#: :data:`PRACTICAL_RELATIVE` of run A's level. A difference whose 95% CI excludes 0 but
+#: which is smaller is "no practical difference".
+PRACTICAL_THRESHOLD = dict(DEFAULT_ABSOLUTE)
+PRACTICAL_RELATIVE = DEFAULT_RELATIVE
 
 
-def practical_threshold(unit: str, level_a: float) -> float:
-    """The practical threshold of a difference in ``unit`` (:data:`PRACTICAL_THRESHOLD`)."""
-    if unit in PRACTICAL_THRESHOLD:
-        return PRACTICAL_THRESHOLD[unit]
-    return PRACTICAL_RELATIVE * abs(level_a) if math.isfinite(level_a) else 0.0
+def practical_threshold(unit: str, level_a: float, threshold: PracticalThreshold | None = None) -> float:
+    """The practical threshold of a difference in ``unit`` (default: :data:`PRACTICAL_THRESHOLD`)."""
+    return (threshold or PracticalThreshold()).of(unit, level_a)
 
 
-def threshold_text() -> str:
+def threshold_text(threshold: PracticalThreshold | None = None) -> str:
     """The practical thresholds in words, for the chart's note."""
-    units = {"pp": " pp (shares)", "s": " s", "h": " h"}
-    return (", ".join(f"{v:g}{units.get(u, ' ' + u)}" for u, v in PRACTICAL_THRESHOLD.items())
-            + f", otherwise {PRACTICAL_RELATIVE:.0%} of A")
+    return (threshold or PracticalThreshold()).text()
 
 
 def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label_b: str | None = None, *,
-                      metrics: Sequence[str] | None = COMPARISON_KPIS, note: str | None = None) -> Chart:
+                      metrics: Sequence[str] | None = COMPARISON_KPIS, note: str | None = None,
+                      threshold: PracticalThreshold | None = None) -> Chart:
     """Paired differences B - A with 95% CI for the chosen KPIs (``comparison.csv``:
     metric, a, b, diff, ci_low, ci_high), one panel per unit (percentage points,
     hours, seconds), a zero line; green = better, vermillion = worse (the 95% CI
     excludes 0 and the change is at least :func:`practical_threshold`), hollow grey = a
-    clear but smaller change (no practical difference), grey = the CI includes 0."""
+    clear but smaller change (no practical difference), grey = the CI includes 0.
+    ``threshold``: the run's ``comparison.practical_threshold`` (None: the defaults)."""
+    threshold = threshold or PracticalThreshold()
     table = {str(r["metric"]): r for r in rows}
     names = [m for m in (metrics or table) if m in table and math.isfinite(_num(table[m]["diff"]))]
     if not names:
@@ -57,7 +58,7 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
         d, lo, hi = (_num(r[k]) * scale for k in ("diff", "ci_low", "ci_high"))
         a, b = _num(r["a"]) * scale, _num(r["b"]) * scale
         clear = math.isfinite(lo) and (lo > 0 or hi < 0)  # the 95% CI excludes 0
-        sig = clear and abs(d) >= practical_threshold(DIFF_UNIT.get(unit, unit), a)  # ... and it matters
+        sig = clear and abs(d) >= threshold.of(DIFF_UNIT.get(unit, unit), a)  # ... and it matters
         colour = cs.NEUTRAL if not sig or better == 0 else (cs.BETTER if d * better > 0 else cs.WORSE)
         items.append({"metric": m, "en": en, "zh": zh, "unit": DIFF_UNIT.get(unit, unit), "level_unit": unit,
                       "d": d, "lo": lo, "hi": hi, "a": a, "b": b, "sig": sig, "small": clear and not sig,
@@ -141,8 +142,8 @@ def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label
     facts["below_threshold"] = [i["metric"] for i in minor]
     note = (note or cs.source_note()) + \
         f" B = {b_en}, A = {a_en}: paired differences per replication (same seed, common random numbers)." + \
-        f" Better or worse only when the 95% CI excludes 0 and the change is at least {threshold_text()}."
+        f" Better or worse only when the 95% CI excludes 0 and the change is at least {threshold.text()}."
     cs.finish(fig, title, sub, note, legend=legend, legend_cols=2)
-    caption = CAPTIONS["policy_comparison"] + f" Practical threshold: {threshold_text()}."
+    caption = CAPTIONS["policy_comparison"] + f" Practical threshold: {threshold.text()}."
     return Chart("policy_comparison", fig, title, sub, facts, caption)
 

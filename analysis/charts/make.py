@@ -28,6 +28,7 @@ from analysis.charts.tickets import deadline_compliance_by_district, lead_time_b
 from analysis.charts.vocabulary import SWEEP_KPIS
 from analysis.charts.year import (CITY_FILE, STREET_STATE_FILE, city_trajectory, measured_vs_true, require_year_run,
                                   street_spread)
+from analysis.practical import threshold_of_config
 from analysis.run_outputs import RUN_CHARTS
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR
 
@@ -80,7 +81,9 @@ def _run_builders(run: RunData, baseline: RunData | None):
 
     def comparison():
         rows = run.rows(COMPARISON_FILE)
-        return policy_comparison(rows, baseline.label() if baseline else "run A", run.label(), note=run.note())
+        # the practical threshold of run B's config (comparison.practical_threshold; defaults if it has none)
+        return policy_comparison(rows, baseline.label() if baseline else "run A", run.label(), note=run.note(),
+                                 threshold=threshold_of_config(cfg))
 
     def year_data() -> tuple[list[dict], list[dict]]:
         """city_monthly.csv and street_state_monthly.csv of a year run with the loop."""
