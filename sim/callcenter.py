@@ -2,8 +2,9 @@
 callers, redials.
 
 Lean by design (see docs/architecture.md): there is no SimPy process per caller. Each
-caller costs two events: its arrival (a timeout that chains to the next arrival) and,
-if answered, the end of its call. The queue is a deque of caller ids with *lazy
+caller costs at most one event in the engine's queue, the end of its call if answered:
+fresh arrivals come from the engine's feed, their times known before the run
+(sim.engine). The queue is a deque of caller ids with *lazy
 abandonment*: a caller whose patience ran out is dropped when an agent frees and looks
 at the head of the queue. Under FCFS this is exact: removing a caller who already left
 never changes who is served next, and the time a caller left is known
@@ -22,11 +23,11 @@ from typing import Callable
 from math import isnan
 
 import numpy as np
-import simpy
 
 from sim.arrivals import FreshArrivals
 from sim.clock import minutes_after, minutes_since_midnight
 from sim.config import SimConfig
+from sim.engine import Engine
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
 from sim.streams import Streams
 from sim.tickets import TicketSink
@@ -96,7 +97,7 @@ class CallCentre:
     """The call centre of one replication. Build it, then ``env.run(until=horizon)``,
     then read :meth:`records`."""
 
-    def __init__(self, env: simpy.Environment, cfg: SimConfig, streams: Streams,
+    def __init__(self, env: Engine, cfg: SimConfig, streams: Streams,
                  fresh: FreshArrivals, tickets: TicketSink):
         self.env = env
         self.cfg = cfg
@@ -138,8 +139,8 @@ class CallCentre:
             self._set_agents(roster[0])
         else:
             env.process(self._roster_process())
-        if n:
-            self._schedule(self._arrival[0], 0, self._on_fresh_arrival)
+        # the fresh callers arrive at times known now: the engine's feed (no event each)
+        env.feed(memoryview(np.ascontiguousarray(fresh.time_min, dtype=np.float64)), self._arrive)
 
     # ----------------------------------------------------------------- set-up
     def _fill_fresh(self, fresh: FreshArrivals, streams: Streams) -> None:
@@ -226,23 +227,14 @@ class CallCentre:
 
     # ---------------------------------------------------------------- hot path
     def _schedule(self, at: float, caller: int, callback) -> None:
-        """One SimPy event at absolute time ``at`` carrying a caller id."""
-        ev = self.env.timeout(at - self.env.now, caller)
-        ev.callbacks.append(callback)
-
-    def _on_fresh_arrival(self, event) -> None:
-        i = event._value
-        nxt = i + 1
-        if nxt < self._n_fresh:
-            ev = self.env.timeout(self._arrival[nxt] - self.env.now, nxt)
-            ev.callbacks.append(self._on_fresh_arrival)
-        self._arrive(i)
+        """``callback(caller)`` at absolute time ``at`` (a plain call: sim.engine)."""
+        self.env.call_in(at - self.env._now, callback, caller)
 
     def _arrive(self, i: int) -> None:
         self.n_offered += 1
         if self.idle:
             self.idle -= 1
-            self._start_service(i, self.env.now)
+            self._start_service(i, self.env._now)
             return
         self.queue.append(i)
         if self._redials_on and self._will_redial[i]:
@@ -253,12 +245,10 @@ class CallCentre:
         self.busy += 1
         self.n_answered += 1
         self._answer[i] = now
-        ev = self.env.timeout(self._busy[i], i)
-        ev.callbacks.append(self._on_service_end)
+        self.env.call_in(self._busy[i], self._on_service_end, i)
 
-    def _on_service_end(self, event) -> None:
-        i = event._value
-        now = self.env.now
+    def _on_service_end(self, i: int) -> None:
+        now = self.env._now
         if self._demand[i]:
             # The ticket dates from the end of the call; with after-call dispatch the
             # agent has done its dispatch work too by now (recorded in :meth:`records`).
@@ -313,18 +303,16 @@ class CallCentre:
         self._work_start.append(now)
         self._work_min.append(duration_min)
         self._work_kind.append(kind)
-        ev = self.env.timeout(duration_min, (on_done, job))
-        ev.callbacks.append(self._on_work_end)
+        self.env.call_in(duration_min, self._on_work_end, (on_done, job))
 
-    def _on_work_end(self, event) -> None:
-        on_done, job = event._value
-        now = self.env.now
+    def _on_work_end(self, done: tuple) -> None:
+        on_done, job = done
+        now = self.env._now
         self._agent_free(now)
         on_done(job, now)
 
-    def _on_redial_check(self, event) -> None:
+    def _on_redial_check(self, i: int) -> None:
         """Patience ran out and the redial delay passed: if never answered, call again."""
-        i = event._value
         if not isnan(self._answer[i]):  # answered in time after all
             return
         self.n_redials += 1

@@ -9,12 +9,11 @@ import gc
 from dataclasses import dataclass
 from typing import Callable
 
-import simpy
-
 from sim.arrivals import rate_schedule, sample_arrivals
 from sim.callcenter import CallCentre
 from sim.clock import MINUTES_PER_DAY
 from sim.config import SimConfig
+from sim.engine import Engine
 from sim.records import CallRecords, TicketRecords
 from sim.streams import Streams
 from sim.ticketing import TicketSystem
@@ -54,7 +53,7 @@ def run_replication(cfg: SimConfig, replication: int, on_day: DayProgress | None
 
 def _simulate(cfg: SimConfig, replication: int, on_day: DayProgress | None = None) -> ReplicationRecords:
     streams = Streams(cfg.seed, replication)
-    env = simpy.Environment()
+    env = Engine()
     fresh = sample_arrivals(rate_schedule(cfg.arrivals, cfg.start, cfg.horizon_min), streams["arrivals"])
     tickets = TicketSystem(env, cfg, cfg.city, streams) if cfg.tickets else TicketLog()
     centre = CallCentre(env, cfg, streams, fresh, tickets)
@@ -68,7 +67,7 @@ def _simulate(cfg: SimConfig, replication: int, on_day: DayProgress | None = Non
 
 
 
-def _report_days(env: simpy.Environment, on_day: DayProgress):
+def _report_days(env: Engine, on_day: DayProgress):
     """Tell ``on_day`` the simulated days done, every :data:`PROGRESS_STEP_DAYS`."""
     step = PROGRESS_STEP_DAYS * MINUTES_PER_DAY
     while True:

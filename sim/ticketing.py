@@ -33,13 +33,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import simpy
 
 from sim.accountability import CAUGHT, GAMED, StreetState, month_starts, publication_min
 from sim.city import City
 from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
+from sim.engine import Engine
 from sim.outcomes import Resolution, centre_experience, logit, street_quality, survey_answers
 from sim.ranking import assessment_counts, classes, demand_per_10k, rank_units, rates_from_counts
 from sim.records import WORK_KINDS, TicketRecords
@@ -96,7 +96,7 @@ class _TicketTable:
 class TicketSystem:
     """The ticket sink of the call centre (``submit``), and everything downstream."""
 
-    def __init__(self, env: simpy.Environment, cfg: SimConfig, city: City, streams: Streams):
+    def __init__(self, env: Engine, cfg: SimConfig, city: City, streams: Streams):
         self.env, self.cfg, self.city = env, cfg, city
         t = cfg.tickets
         self.t = t
@@ -259,8 +259,8 @@ class TicketSystem:
             _, end = self.centre_desk.assign(tid, now, work_min)
             self._at(end, tid, self._on_centre_desk_done)
 
-    def _on_centre_desk_done(self, event) -> None:
-        self._on_centre_done(event._value, self.env.now)
+    def _on_centre_desk_done(self, tid: int) -> None:
+        self._on_centre_done(tid, self.env._now)
 
     def _on_centre_done(self, tid: int, now: float) -> None:
         """The centre dispatched ticket ``tid`` (first time, or again after a return)."""
@@ -414,8 +414,8 @@ class TicketSystem:
         self._repeat_of_root[caller] = tid
 
     def _at(self, when: float, tid: int, callback) -> None:
-        ev = self.env.timeout(when - self.env.now, tid)
-        ev.callbacks.append(callback)
+        """``callback(tid)`` at simulated time ``when`` (a plain call: sim.engine)."""
+        self.env.call_in(when - self.env._now, callback, tid)
 
     # ------------------------------------------------------------ results
     def _stations(self) -> dict[str, list[FcfsStation]]:

@@ -1,9 +1,9 @@
-"""Many long timers behind one SimPy event.
+"""Many long timers behind one engine event.
 
 Thousands of tickets wait days for something (a repeat call, an office opening). As
-separate SimPy timeouts they would sit in SimPy's event heap and make every event of
+separate events they would sit in SimPy's event heap and make every event of
 the run dearer (a deeper heap). Here they wait in a heap of their own, and only the
-earliest has a SimPy event; the rest cost one heap push each.
+earliest has an engine event; the rest cost one heap push each.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import heapq
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # no SimPy import for modules that only name Timers (dispatch policies)
-    import simpy
+    from sim.engine import Engine
 
 INF = float("inf")
 
@@ -20,7 +20,7 @@ class Timers:
     """``add(when, item)`` calls ``fire(item)`` at simulated time ``when``. Items due
     at the same time fire in the order they were added."""
 
-    def __init__(self, env: simpy.Environment, fire: Callable[[int], None]):
+    def __init__(self, env: Engine, fire: Callable[[int], None]):
         self.env = env
         self.fire = fire
         self._heap: list[tuple[float, int, int]] = []  # (when, sequence, item)
@@ -40,13 +40,12 @@ class Timers:
     def _arm(self, when: float) -> None:
         self._armed_at = when
         self._token += 1
-        ev = self.env.timeout(when - self.env.now, self._token)
-        ev.callbacks.append(self._wake)
+        self.env.call_in(when - self.env._now, self._wake, self._token)
 
-    def _wake(self, event) -> None:
-        if event._value != self._token:  # superseded by an earlier wake-up
+    def _wake(self, token: int) -> None:
+        if token != self._token:  # superseded by an earlier wake-up
             return
-        heap, now = self._heap, self.env.now
+        heap, now = self._heap, self.env._now
         self._armed_at = INF
         while heap and heap[0][0] <= now:
             self.fire(heapq.heappop(heap)[2])

@@ -26,6 +26,7 @@ from sim.arrivals import rate_schedule, sample_arrivals
 from sim.callcenter import CallCentre
 from sim.city import load_city
 from sim.config import SimConfig, build_config
+from sim.engine import Engine
 from sim.errors import ConfigError
 from sim.model import run_replication
 from sim.records import REPEAT, SURVEY_MADE, WAITING_AT_END, WORK_KINDS
@@ -306,7 +307,7 @@ def test_station_records_agree_with_the_ticket_columns(end_of_run):
 def run_ticket_system(cfg: SimConfig) -> TicketSystem:
     """Replication 0 of ``cfg`` built like sim.model.run_replication, returning the
     ticket system itself (to reach its stations, draws and queues)."""
-    streams, env = Streams(cfg.seed, 0), simpy.Environment()
+    streams, env = Streams(cfg.seed, 0), Engine()
     fresh = sample_arrivals(rate_schedule(cfg.arrivals, cfg.start, cfg.horizon_min), streams["arrivals"])
     system = TicketSystem(env, cfg, cfg.city, streams)
     system.attach(CallCentre(env, cfg, streams, fresh, system))
