@@ -3,7 +3,7 @@
     python run.py                                  # default scenario (beijing_2019)
     python run.py call_center.seats=650 replications=20
     python run.py scenario=erlang_flat
-    python run.py -m call_center.seats=400,500,650 # a sweep (one run directory per job)
+    python run.py -m call_center.seats=400,500,650 sweep_name=seats  # a sweep: multirun/seats/, a folder per job
 
 Thin by design: it only wires Hydra, ``sim/`` and ``analysis/`` together.
 """

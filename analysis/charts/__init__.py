@@ -39,7 +39,9 @@ The package, one module per concern (each imports only those above it, no cycles
 ================ ==================================================================
 ``style``        one look for every chart: CJK font, palette, titles, notes, saving
 ``vocabulary``   names in English and Chinese, units: KPIs, urgency classes,
-                 policies, rates, sources, flags, swept parameters
+                 policies, rates, sources, flags
+``sweep_labels`` swept config keys and values in words (``seats 400``, ``two-level
+                 dispatch``), with a readable fallback for any other key
 ``chart``        :class:`Chart` (what a chart function returns), :class:`SkipChart`
 ``formatting``   numbers, CIs, hours and days, months, bilingual labels
 ``rundata``      :class:`RunData`: a run directory's files, config, deadlines, label
@@ -74,8 +76,9 @@ from analysis.charts.rundata import COMPARISON_FILE, FUNNEL_FILE, ROBUSTNESS_FIL
 from analysis.charts.sweep import erlang_a_curve, handle_and_patience, staffing_curve, sweep_kpi_chart
 from analysis.charts.tickets import (TIME_AXIS_LABEL, deadline_compliance_by_district, lead_time_by_policy,
                                      lead_time_distribution, lead_time_histogram)
+from analysis.charts.sweep_labels import PARAMS
 from analysis.charts.vocabulary import (COMPARISON_KPIS, DEFAULT_DEADLINES_H, DIFF_AXIS, DIFF_UNIT, FLAG_STYLE, KPI,
-                                        PARAMS, POLICY, RATE_DENOMINATOR, RATE_LABELS, RUN_CONTROL_KEYS, SOURCES,
+                                        POLICY, RATE_DENOMINATOR, RATE_LABELS, RUN_CONTROL_KEYS, SOURCES,
                                         SWEEP_KPIS, SWEEP_META_KEYS, UNIT_ZH, URGENCY, urgency_names, urgency_zh)
 
 __all__ = [

@@ -23,6 +23,7 @@ from analysis.charts.formatting import _num
 from analysis.charts.league import (funnel_plot, league_bump, rank_caterpillar, rank_caterpillar_all_sources,
                                     weight_sensitivity)
 from analysis.charts.rundata import COMPARISON_FILE, FUNNEL_FILE, ROBUSTNESS_FILE, RunData
+from analysis.charts.sweep_labels import param_label
 from analysis.charts.sweep import _sweep_staffing, _sweep_table, sweep_kpi_chart
 from analysis.charts.tickets import deadline_compliance_by_district, lead_time_by_policy, lead_time_distribution
 from analysis.charts.vocabulary import SWEEP_KPIS
@@ -237,7 +238,8 @@ def make_sweep_charts(sweep_table_rows: Iterable[Mapping], out_dir: Path, *, met
         return []
     n_reps = {str(r.get("n_replications")) for r in rows if r.get("n_replications") not in (None, "")}
     note = cs.source_note(int(_num(next(iter(n_reps)))) if len(n_reps) == 1 else None,
-                          f"Sweep of {len({r['job'] for r in rows})} runs over {', '.join(params) or 'nothing'}.")
+                          f"Sweep of {len({r['job'] for r in rows})} runs over "
+                          f"{', '.join(param_label(p)[0].lower() for p in params) or 'nothing'}.")
     present = {str(r["metric"]) for r in rows}
     written, index = [], []
     for metric in [m for m in (SWEEP_KPIS if metrics is None else metrics) if m in present]:

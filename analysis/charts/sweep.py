@@ -15,7 +15,8 @@ from matplotlib.lines import Line2D
 from analysis.charts import style as cs
 from analysis.charts.chart import Chart, SkipChart
 from analysis.charts.formatting import _fmt, _num
-from analysis.charts.vocabulary import PARAMS, POLICY, SWEEP_META_KEYS, UNIT_ZH, _kpi
+from analysis.charts.sweep_labels import bilingual, param_label, settings_label, tick_label, value_label
+from analysis.charts.vocabulary import SWEEP_META_KEYS, UNIT_ZH, _kpi
 from analysis.rundir import read_yaml
 
 log = logging.getLogger(__name__)
@@ -135,10 +136,6 @@ def staffing_curve(points: Iterable[Mapping], agents_grid: Sequence[float] | Non
 
 
 # ---------------------------------------------------------------------- sweeps
-def _param_label(p: str) -> tuple[str, str, str | None]:
-    return PARAMS.get(p, (p, "", None))
-
-
 def _job_config(job: str, job_configs: Mapping | None, out_dir: Path) -> dict | None:
     src = (job_configs or {}).get(job)
     if isinstance(src, Mapping):
@@ -214,53 +211,61 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
     others = [p for p in params if p != x]
     is_num = x in numeric
     cats = sorted({str(r.get(x, "")) for r in rows}, key=lambda v: _num(v) if is_num else v)
-    lines: dict[str, list[tuple]] = {}
+    lines: dict[tuple, list[tuple]] = {}
     for r in rows:
-        key = ", ".join(f"{p}={r.get(p, '')}" for p in others)
+        key = tuple((p, str(r.get(p, ""))) for p in others)
         xv = _num(r[x]) if is_num else cats.index(str(r[x]))
         lines.setdefault(key, []).append((xv, _num(r["mean"]), _num(r["ci_low"]), _num(r["ci_high"])))
+    groups = _identical_groups(lines)
     en, zh, unit, scale, _ = _kpi(metric)
-    x_en, x_zh, x_unit = _param_label(x)
+    x_en, x_zh, x_unit = param_label(x)
     changes = []
+    no_effect = _no_effect(lines, groups)
+    names = {g[0]: _group_name(g, no_effect) for g in groups}
     with cs.style():
         fig, ax = cs.new_figure(height=4.4)
-        for i, (key, pts) in enumerate(sorted(lines.items())):
-            arr = np.array(sorted(pts)) * np.array([1, scale, scale, scale])
+        for i, group in enumerate(groups):
+            key = group[0]
+            arr = np.array(sorted(lines[key])) * np.array([1, scale, scale, scale])
             colour = cs.CYCLE[i % len(cs.CYCLE)]
             err = np.maximum(np.vstack([np.nan_to_num(arr[:, 1] - arr[:, 2]), np.nan_to_num(arr[:, 3] - arr[:, 1])]), 0)
-            ax.errorbar(arr[:, 0], arr[:, 1], yerr=err, fmt="o-" if is_num else "o", color=colour, ms=5,
-                        elinewidth=1.6, label=key or None)
+            # series side by side, not on top of each other: a small sideways offset and a marker of their own
+            shift = _dodge(i, len(groups), (max(_num(c) for c in cats) - min(_num(c) for c in cats)) if is_num else None)
+            ax.errorbar(arr[:, 0] + shift, arr[:, 1], yerr=err, fmt=MARKERS[i % len(MARKERS)] + ("-" if is_num else ""),
+                        color=colour, ms=5.5, elinewidth=1.6, label=names[key] or None)
+            label = _group_name(group, no_effect, short=True)
             if is_num or len(cats) <= 2:
-                changes.append((key, arr[0, 0], arr[-1, 0], arr[0, 1], arr[-1, 1]))
+                changes.append((label, arr[0, 0], arr[-1, 0], arr[0, 1], arr[-1, 1]))
             else:  # several categories (policies): the lowest and the highest
                 lo, hi = int(np.nanargmin(arr[:, 1])), int(np.nanargmax(arr[:, 1]))
-                changes.append((key, arr[lo, 0], arr[hi, 0], arr[lo, 1], arr[hi, 1]))
+                changes.append((label, arr[lo, 0], arr[hi, 0], arr[lo, 1], arr[hi, 1]))
         if is_num and len(cats) <= 12:
             ax.set_xticks([_num(c) for c in cats], [f"{_num(c):,.6g}" for c in cats])
         if not is_num:
             # several categories: English over Chinese, so that the labels do not overlap
-            name = cs.name if len(cats) <= 2 else (lambda en_, zh_: f"{en_}\n{zh_}")
-            ax.set_xticks(range(len(cats)), [name(*POLICY[c]) if c in POLICY else c for c in cats])
+            name = cs.name if len(cats) <= 2 else (lambda en_, zh_: f"{en_}\n{zh_}" if zh_ else en_)
+            ax.set_xticks(range(len(cats)), [name(*tick_label(x, c)) for c in cats])
             ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.set_xlabel(cs.label(x_en, x_zh, x_unit))
         ax.set_ylabel(cs.label(en, zh, unit))
         if unit == "%":  # shares from 0, with room above the highest CI
             top = np.nanmax([max(p[1], p[3]) if math.isfinite(p[3]) else p[1] for pts in lines.values() for p in pts])
             ax.set_ylim(0, min(100.0, top * 100 * 1.08) + 1)
-        if any(k for k in lines):
+        if any(names.values()):
             ax.legend(loc="best")
+    identical = [g for g in groups if len(g) > 1]
     key, x0, x1, v0, v1 = max(changes, key=lambda c: abs(c[4] - c[3]))
     fmtv = (lambda v: f"{v:.1f}%") if unit == "%" else (lambda v: f"{_fmt(v)} {unit}".strip())
     fmtv_zh = (lambda v: f"{v:.1f}%") if unit == "%" else (lambda v: f"{_fmt(v)}{UNIT_ZH.get(unit, unit)}")
     if is_num:
         verb = "rises" if v1 > v0 else "falls"
         title = (f"{en} {verb} from {fmtv(v0)} to {fmtv(v1)} as {x_en.lower()} go from {x0:,.6g} to {x1:,.6g}"
-                 + (f" ({key})" if key and len(lines) > 1 else ""))
-        sub = f"{x_zh or x}由{x0:,.6g}变为{x1:,.6g}时，{zh or en}由{fmtv_zh(v0)}变为{fmtv_zh(v1)}"
+                 + (f" ({key})" if key and len(groups) > 1 else ""))
+        sub = f"{x_zh or x_en}由{x0:,.6g}变为{x1:,.6g}时，{zh or en}由{fmtv_zh(v0)}变为{fmtv_zh(v1)}"
     else:
         c0, c1 = cats[int(x0)], cats[int(x1)]
-        cat_en = {c: POLICY[c][0].lower() if c in POLICY else f"{x}={c}" for c in (c0, c1)}
-        cat_zh = {c: POLICY[c][1] if c in POLICY else f"{x}={c}" for c in (c0, c1)}
+        cat_en = {c: value_label(x, c)[0] for c in (c0, c1)}
+        cat_zh = {c: value_label(x, c)[1] or value_label(x, c)[0] for c in (c0, c1)}
         if len(cats) <= 2:
             title = f"{en} is {fmtv(v0)} with {cat_en[c0]} and {fmtv(v1)} with {cat_en[c1]}"
             sub = f"{zh or en}：{cat_zh[c0]}为{fmtv_zh(v0)}，{cat_zh[c1]}为{fmtv_zh(v1)}"
@@ -268,21 +273,90 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
             title = (f"{en} ranges from {fmtv(v0)} with {cat_en[c0]} to {fmtv(v1)} with {cat_en[c1]} "
                      f"(across {len(cats)} values of {x_en.lower()})")
             sub = f"{zh or en}：最低为{cat_zh[c0]}（{fmtv_zh(v0)}），最高为{cat_zh[c1]}（{fmtv_zh(v1)}）"
-    cs.finish(fig, title, sub, note or cs.source_note())
+    note = note or cs.source_note()
+    # said in words: one line drawn for several runs would otherwise look like a missing run
+    for param in no_effect:
+        p_en, p_zh, _ = param_label(param)
+        values = sorted({dict(k)[param] for k in lines})
+        note += (f" {bilingual(p_en, p_zh)} ({', '.join(tick_label(param, v)[0] for v in values)}) changes nothing "
+                 f"in {en.lower()}: identical results 结果相同, one line drawn for them.")
+    for g in identical:
+        named = list(dict.fromkeys(settings_label([(p, v) for p, v in k if p not in no_effect]) for k in g))
+        if len(named) > 1:
+            note += " Identical results 结果相同: " + " = ".join(bilingual(*n) for n in named) + "."
+    if len(groups) > 1:
+        note += " Series are drawn slightly apart sideways, each with its own marker, so that none hides another."
+    cs.finish(fig, title, sub, note)
     safe = re.sub(r"[^A-Za-z0-9_]+", "_", metric)
-    caption = (f"{en} (mean and 95% CI over replications) for each value of {x}"
-               + (f", one line per {', '.join(others)}" if others else "") + ".")
-    return Chart(f"sweep_{safe}", fig, title, sub, {"x": x, "from": v0, "to": v1}, caption)
+    caption = (f"{en} (mean and 95% CI over replications) for each value of {x_en.lower()}"
+               + (f", one line per {', '.join(param_label(p)[0].lower() for p in others)}" if others else "")
+               + (f"; {sum(len(g) - 1 for g in identical)} line(s) identical to another, drawn once and named "
+                  "together" if identical else "") + ".")
+    facts = {"x": x, "from": v0, "to": v1, "no_effect": no_effect,
+             "identical": [[settings_label(list(k))[0] for k in g] for g in identical]}
+    return Chart(f"sweep_{safe}", fig, title, sub, facts, caption)
 
 
-def _value_words(param: str, value: str) -> str:
-    """A swept value in words: a policy by its name, an empty value (the job did not
-    set it) as configured."""
-    if not value:
-        return "as configured"
-    if param in ("dispatch", "dispatch.policy") and value in POLICY:
-        return POLICY[value][0].lower()
-    return value
+#: One marker per series of a sweep chart (with its colour), so that series stay
+#: apart in print and for colour-blind readers.
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "<", ">")
+#: Sideways offset between neighbouring series: this share of the x range (numeric x),
+#: or of one category's width (categories) [assume: readable, not misleading].
+DODGE_NUMERIC, DODGE_CATEGORY = 0.012, 0.12
+
+
+def _dodge(i: int, n: int, span: float | None) -> float:
+    """The sideways offset of series ``i`` of ``n``: centred on the true x."""
+    if n < 2:
+        return 0.0
+    step = DODGE_CATEGORY if span is None else DODGE_NUMERIC * (span or 1.0)
+    step = min(step, 0.6 / (n - 1)) if span is None else step
+    return (i - (n - 1) / 2) * step
+
+
+def _identical_groups(lines: dict[tuple, list[tuple]]) -> list[list[tuple]]:
+    """The series of a chart grouped by their points: two series with the same x, means
+    and CIs (e.g. ranking weights swept without the accountability loop, which change no
+    KPI) form one group, drawn once."""
+    groups: list[list[tuple]] = []
+    arrays = {k: np.array(sorted(pts), dtype=float) for k, pts in lines.items()}
+    for k in sorted(lines):
+        for g in groups:
+            a, b = arrays[g[0]], arrays[k]
+            if a.shape == b.shape and np.array_equal(a, b, equal_nan=True):
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def _no_effect(lines: dict[tuple, list[tuple]], groups: list[list[tuple]]) -> list[str]:
+    """Swept keys that change nothing in this chart: every series stays in its group of
+    identical series whatever that key's value (e.g. ranking weights without the
+    accountability loop). They are left out of the legend and named once in the note."""
+    group_of = {k: gi for gi, g in enumerate(groups) for k in g}
+    keys = list(lines)
+    if not keys or not keys[0]:
+        return []
+    out = []
+    for j, (param, _) in enumerate(keys[0]):
+        values = {k[j][1] for k in keys}
+        if len(values) > 1 and all(group_of.get(k[:j] + ((param, v),) + k[j + 1:]) == group_of[k]
+                                   for k in keys for v in values):
+            out.append(param)
+    return out
+
+
+def _group_name(group: list[tuple], drop: Sequence[str] = (), short: bool = False) -> str:
+    """A legend entry in words: the settings of a series (``two-level dispatch 两级派单``)
+    without the keys in ``drop``, and those of any other series identical to it
+    (``= ... (identical 相同)``); ``short``: English only, for a title."""
+    names = list(dict.fromkeys(settings_label([(p, v) for p, v in k if p not in drop]) for k in group))
+    text = names[0][0] if short else bilingual(*names[0])
+    if len(names) > 1 and not short:
+        text += " = " + " = ".join(n[0] for n in names[1:]) + " (identical 相同)"
+    return text
 
 
 def _sweep_staffing(rows: list[dict], params: list[str], out_dir: Path, job_configs, note: str) -> Chart:
@@ -291,8 +365,7 @@ def _sweep_staffing(rows: list[dict], params: list[str], out_dir: Path, job_conf
         combos = list(dict.fromkeys(tuple(str(r.get(p, "")) for p in others) for r in rows))
         first = dict(zip(others, next((c for c in combos if not any(c)), combos[0])))
         rows = [r for r in rows if all(str(r.get(p, "")) == v for p, v in first.items())]
-        note += " Staffing curve for " + ", ".join(f"{_param_label(p)[0].lower()}: {_value_words(p, v)}"
-                                                   for p, v in first.items()) + \
+        note += " Staffing curve for " + ", ".join(value_label(p, v)[0] for p, v in first.items()) + \
             " (the sweep's other runs are in the KPI charts)."
     points = [{"agents": _num(r["call_center.seats"]), "metric": r["metric"], "mean": r["mean"],
                "ci_low": r["ci_low"], "ci_high": r["ci_high"]} for r in rows

@@ -1,6 +1,6 @@
 """Vocabulary of the charts: what things are called in English and Chinese, and their
 units -- KPIs (from the catalogue), urgency classes, dispatch policies, rates, sources
-of rank uncertainty, funnel flags, swept parameters -- and which KPIs a comparison and a
+of rank uncertainty, funnel flags -- and which KPIs a comparison and a
 sweep show.
 
 Names only: the chart functions draw with them, and what a run actually has (its
@@ -88,14 +88,6 @@ FLAG_STYLE = {  # flag -> (colour, English, Chinese)
     "inside": (cs.LIGHT_GREY, "inside the limits", "限内"),
     "below_95": (cs.ORANGE, "below 95% limit", "低于95%限"),
     "below_99.8": (cs.VERMILLION, "below 99.8% limit", "低于99.8%限"),
-}
-PARAMS = {  # swept parameter -> (English, Chinese, unit)
-    "call_center.seats": ("Seats", "坐席数", "seats"),
-    "arrivals.daily_calls": ("Expected calls per day", "日均来电", "calls/day"),
-    "streets.capacity.scale": ("Street capacity scale", "街乡办理能力系数", "x"),
-    "dispatch": ("Dispatch policy", "派单方式", None),
-    "dispatch.policy": ("Dispatch policy", "派单方式", None),
-    "call_center.sl_threshold_s": ("Service-level threshold", "服务水平阈值", "s"),
 }
 #: Run settings that do not describe a scenario (left out of run labels).
 RUN_CONTROL_KEYS = {"replications", "horizon_days", "warmup_days", "seed", "executor", "sweep_name", "charts",
