@@ -17,6 +17,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from analysis.fonts import cjk_chars
 from analysis.io import write_csv_atomic
 from analysis.report import (REPORT_FILE, _continues, assumption_rows, parse_commented_yaml, reproduce_command,
                              write_report, write_sweep_report)
@@ -82,7 +83,8 @@ def test_report_is_self_contained_and_complete(run_dir):
     assert "http://" not in html and "https://" not in html
     assert 'src="/' not in html and "src='/" not in html
     assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
-    assert "url(" not in html  # no CSS resource (font, image) either
+    # the one CSS resource is the embedded font, inline too
+    assert [u[:22] for u in re.findall(r"url\(([^)]*)\)", html)] == ["data:font/woff;base64,"]
     srcs = IMG_SRC.findall(html)
     assert len(srcs) == len(charts)
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
@@ -129,6 +131,39 @@ def test_command_line_overrides_are_flagged(run_dir):
     assert found["call_center.seats"]["flags"] == ["set on the command line"]
     assert found["call_center.patience"]["flags"] == []
     assert "python run.py call_center.seats=650 replications=2" in read_html(write_report(run_dir))
+
+
+#: The report's @font-face: its family and the base64 WOFF.
+FONT_FACE = re.compile(r'@font-face\s*\{[^}]*font-family:\s*"([^"]+)"[^}]*'
+                       r'url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)[^}]*\}', re.S)
+
+
+def embedded_font(html: str):
+    """(CSS family, fontTools font, base64 length) of the report's embedded font."""
+    from fontTools.ttLib import TTFont
+    found = FONT_FACE.findall(html)
+    assert len(found) == 1, "the report must embed exactly one @font-face"
+    family, data = found[0]
+    return family, TTFont(io.BytesIO(base64.b64decode(data, validate=True))), len(data)
+
+
+def test_report_embeds_a_simplified_chinese_subset_covering_its_page(run_dir):
+    """Issue 13: the report carries its Chinese font (a reader without a CJK font saw boxes):
+    a subset of Noto Sans SC (OFL) with every CJK character of the page and no other."""
+    html = read_html(write_report(run_dir))
+    family, font, b64_len = embedded_font(html)
+    body_font = re.search(r"body \{[^}]*font: [^;]*;", html).group(0)
+    assert f'"{family}"' in body_font.split(",")[0]  # the body's first font
+    assert f'"{family}"' in re.search(r"code \{[^}]*font-family: [^;]*;", html).group(0)
+    used = set(cjk_chars(FONT_FACE.sub("", html)))
+    assert {"满", "意", "率", "区", "街", "道"} <= used  # KPI labels, districts and streets of the league table
+    covered = {chr(cp) for cp in font.getBestCmap()}
+    assert used - covered == set(), "characters the embedded font lacks"
+    assert covered == used  # only the page's glyphs: small
+    names = font["name"]
+    assert names.getDebugName(1) == "Noto Sans SC"  # the Simplified Chinese edition, not TC/JP
+    assert "Open Font License" in names.getDebugName(13)  # the licence travels with the font
+    assert b64_len < 200 * len(used) + 20_000, b64_len  # ~150 bytes per glyph
 
 
 def test_embedded_images_decode(run_dir):
@@ -287,6 +322,8 @@ def test_sweep_report(base_run, tmp_path):
     assert "no report yet" in html  # the one that does not
     assert "python run.py -m call_center.seats=400,500 replications=2 sweep_name=sweep" in html
     assert "Service level" in html and "满意率" in html
+    _, font, _ = embedded_font(html)
+    assert set(cjk_chars(FONT_FACE.sub("", html))) <= {chr(cp) for cp in font.getBestCmap()}
     assert re.search(r"\d+\.\d–\d+\.\d%", html)  # a 95% CI of a share
 
 
@@ -299,13 +336,13 @@ def chromium() -> str:
     pytest.skip("chromium not installed: apt-get install chromium")
 
 
-def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def run_chromium(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
            f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
     except subprocess.TimeoutExpired:
         pytest.fail("headless chromium did not finish within 180 s")
 
@@ -369,3 +406,66 @@ def test_street_signal_in_the_robustness_section(run_dir):
     del summary["ranking"]["street_signal"]  # a run from before analysis.street_signal
     summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     assert "How much of the table" not in read_html(write_report(run_dir))
+
+
+def test_report_chinese_renders_in_chromium_without_any_system_font(run_dir, tmp_path):
+    """Issue 13: with no font on the machine at all (fontconfig pointed at an empty
+    folder), Chinese drawn in the report's own style is real glyphs from the embedded
+    font; without it the same characters draw nothing (the control)."""
+    chromium()
+    import os
+    html = read_html(write_report(run_dir))
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    (tmp_path / "no-fonts").mkdir()
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+                    f'<dir>{tmp_path / "no-fonts"}</dir><cachedir>{tmp_path / "fc-cache"}</cachedir></fontconfig>',
+                    encoding="utf-8")
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    from PIL import Image
+
+    def draw(text: str, family: str = "") -> np.ndarray:
+        page = tmp_path / f"glyph_{ord(text[0]):x}_{bool(family)}.html"
+        page.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{style}</style></head><body>'
+                        f'<p style="font-size:100px;line-height:1;margin:10px;{family}">{text}</p></body></html>',
+                        encoding="utf-8")
+        shot = page.with_suffix(".png")
+        res = run_chromium(tmp_path, "--virtual-time-budget=5000", f"--screenshot={shot}", "--window-size=320,140",
+                           page.as_uri(), env=env)
+        assert res.returncode == 0 and shot.is_file(), res.stderr[-3000:]
+        with Image.open(shot) as im:
+            return np.asarray(im.convert("L")) < 128
+
+    man, yi = draw("满满"), draw("意意")  # two characters of the page (满意率)
+    assert man.sum() > 2000 and yi.sum() > 2000, "Chinese not drawn"
+    assert (man != yi).sum() > 1000, "both characters drawn alike: boxes, not glyphs"
+    assert draw("满满", "font-family:none-such").sum() < 50  # no font of the machine draws it
+
+
+#: A4 portrait less the report's @page margins (14 mm each side): 182 mm in CSS px (96 per inch).
+A4_CONTENT_PX = 182 / 25.4 * 96
+
+
+def test_report_prints_on_a4_without_cut_columns(run_dir, tmp_path):
+    """Issue 13: in print the league table's last column was cut off (its names, class
+    chips and number heads did not wrap: 896 px on a 688 px page). Laid out with the print
+    rules at A4's content width, no table may run past the page."""
+    chromium()
+    html = read_html(write_report(run_dir))
+    assert re.search(r"@page \{ size: A4 portrait;[^}]*margin: 16mm 14mm; \}", html)
+    assert "League table of the focal month" in html and 'class="league"' in html
+    probe = ("<script>var t = [];"
+             "document.querySelectorAll('table').forEach(function (x) {"
+             " t.push(Math.ceil(x.getBoundingClientRect().right)); });"
+             "document.title = 'W=' + document.documentElement.scrollWidth + ' T=' + t.join(',');</script></body>")
+    page = tmp_path / "print_layout.html"
+    page.write_text(html.replace("@media print {", "@media all {").replace("</body>", probe), encoding="utf-8")
+    width = round(A4_CONTENT_PX)
+    dom = run_chromium(tmp_path, f"--window-size={width},1200", "--virtual-time-budget=5000", "--dump-dom",
+                       page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    found = re.search(r"<title>W=(\d+) T=([\d,]*)</title>", dom.stdout)
+    assert found, dom.stdout[:2000]
+    tables = [int(x) for x in found.group(2).split(",") if x]
+    assert len(tables) >= 3  # KPIs, league, districts, robustness, assumptions
+    assert int(found.group(1)) <= width and max(tables) <= width, (width, found.groups())

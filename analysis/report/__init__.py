@@ -12,9 +12,13 @@ files the run used, with its comment) and how to reproduce the run.
 :func:`write_sweep_report` does the same for a sweep directory.
 
 Self-contained on purpose: one file that can be mailed, archived and opened offline.
-Charts are embedded as base64 PNG, the CSS is inline, there is no script, no web font
-and no reference to any URL (fonts are the reader's own: a system font stack with the
-usual Chinese fonts). Every text is HTML-escaped. Files are written atomically.
+Charts are embedded as base64 PNG, the CSS is inline, there is no script and no
+reference to any URL. The Chinese font travels with the page: a subset of Noto Sans SC
+holding only the page's CJK characters, a base64 WOFF ``@font-face``
+(:mod:`~analysis.report.webfont`; tens of KB), so Chinese renders on a machine without
+a CJK font; Latin text uses the reader's system fonts. Printed, the page is A4 portrait
+and its tables wrap to the page width. Every text is HTML-escaped. Files are written
+atomically.
 
 Charts: every ``charts/*.png``, in the order of ``charts/captions.json`` (written by
 :mod:`analysis.charts`: ``{name: {"title", "title_zh", "caption"}, "_skipped": {name:
@@ -42,6 +46,7 @@ One module per concern:
 - :mod:`~analysis.report.provenance`: the conf/ files in merge order, their tags, the
   assumption rows;
 - :mod:`~analysis.report.sections`: the data of each section, for the templates;
+- :mod:`~analysis.report.webfont`: the page's own Chinese font (a subset, embedded);
 - :mod:`~analysis.report.render`: the Jinja2 environment (autoescaping on), writing the files;
 - ``templates/``: ``report.css``, ``base.html.j2`` (the page), ``run.html.j2`` and
   ``sweep.html.j2`` with their partials (``_scenario``, ``_kpis``, ``_charts``, ``_league``,

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from analysis.io import write_bytes_atomic
 from analysis.report.sections import run_context, sweep_context
 from analysis.report.vocabulary import REPORT_FILE, SUMMARY_FILE
+from analysis.report.webfont import embed_font
 
 
 @functools.lru_cache(maxsize=1)
@@ -24,12 +25,12 @@ def environment() -> Environment:
 
 def render_report(run_dir: Path) -> str:
     """The HTML of a run's briefing report (see :func:`write_report`)."""
-    return environment().get_template("run.html.j2").render(run_context(Path(run_dir)), wide=False)
+    return embed_font(environment().get_template("run.html.j2").render(run_context(Path(run_dir)), wide=False))
 
 
 def render_sweep_report(sweep_dir: Path) -> str:
     """The HTML of a sweep's report (see :func:`write_sweep_report`)."""
-    return environment().get_template("sweep.html.j2").render(sweep_context(Path(sweep_dir)), wide=True)
+    return embed_font(environment().get_template("sweep.html.j2").render(sweep_context(Path(sweep_dir)), wide=True))
 
 
 def write_report(run_dir: Path) -> Path:
