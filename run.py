@@ -36,6 +36,7 @@ from analysis.ticket_kpi import TICKET_KPIS
 from analysis.rundir import already_done, config_fingerprint, mark_done
 from analysis.street_state import accountability_summary, write_street_state
 from analysis.summary import format_league, format_table, summarise, write_outputs
+from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
 from sim.errors import ConfigError
@@ -93,6 +94,9 @@ def main(cfg: DictConfig) -> None:
         outputs = build_output_config(*output_options(raw, hydra_cfg))
         records = check_records_format(raw.get("records", "none"))
         build_comparison_config(raw.get("comparison"))  # checked here; policy_comparison reads it
+        # a run that cannot fit in memory is refused now, not by MemoryError after minutes
+        check_fits(sim_cfg, executor, rank_cfg, precision.max_replications if precision else None,
+                   raw.get("max_memory_gb"))
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)

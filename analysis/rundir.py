@@ -25,7 +25,7 @@ from analysis.io import CSV_ENCODING, write_json_atomic
 
 #: Config keys that do not change a run's results (where it runs, what a sweep is called,
 #: which charts and whether a report are drawn from them, what a comparison calls practical).
-NOT_RESULT_KEYS = ("executor", "sweep_name", "charts", "report", "comparison")
+NOT_RESULT_KEYS = ("executor", "sweep_name", "charts", "report", "comparison", "max_memory_gb")
 
 
 #: What the model's results depend on besides the config: its code and its data files.

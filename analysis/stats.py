@@ -49,6 +49,7 @@ class PrecisionConfig:
 
 def build_precision_config(raw, known_metrics, replications: int) -> PrecisionConfig | None:
     """Validate the ``precision`` section (None or absent: a fixed number of replications)."""
+    from sim.config import MAX_REPLICATIONS
     from sim.errors import ConfigError
     from sim.validate import check_keys, integer, number
     if raw is None:
@@ -62,7 +63,8 @@ def build_precision_config(raw, known_metrics, replications: int) -> PrecisionCo
         metric=raw["metric"],
         half_width=number(raw.get("half_width"), "precision.half_width", lo=0, lo_open=True),
         max_replications=integer(raw.get("max_replications", 100), "precision.max_replications", lo=replications,
-                                 allowed=f"a whole number >= replications ({replications})"),
+                                 hi=MAX_REPLICATIONS,
+                                 allowed=f"a whole number from replications ({replications}) to {MAX_REPLICATIONS}"),
     )
 
 

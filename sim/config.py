@@ -109,6 +109,10 @@ DEFAULT_REDIAL_DELAY = {"dist": "exponential", "mean_min": 10.0}  # hang-up to r
 #: The most seats a call centre may have: Beijing's 12345 has hundreds; a hundred
 #: thousand is beyond any hotline, and refuses sizes that cannot be meant (10^9).
 MAX_SEATS = 100_000
+#: The most replications a run may have (``replications``, ``precision.max_replications``):
+#: CIs narrow as 1/sqrt(n), so 10^5 replications already give a CI 130x narrower than
+#: the default 6; 10^9 cannot be meant (the parent keeps a result per replication) [assume].
+MAX_REPLICATIONS = 100_000
 
 #: The latest a run may end. Python's calendar stops at the end of year 9999, and the
 #: model looks past the run's end (tickets open at the end, the next month's league table).
@@ -120,7 +124,7 @@ TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "
 # (validated by analysis.ranking, which uses them), where replications run, and what is
 # drawn after the run (charts, report: analysis.run_outputs): not used by the model.
 PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision", "charts", "report", "records",
-                     "focal_month", "comparison"}
+                     "focal_month", "comparison", "max_memory_gb"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
@@ -151,7 +155,8 @@ def build_config(raw: dict) -> SimConfig:
         if not isinstance(raw.get(key), dict):
             raise ConfigError(key, raw.get(key), "a mapping (section of the config)")
     seed = integer(raw.get("seed"), "seed", lo=0)
-    replications = integer(raw.get("replications"), "replications", lo=1)
+    replications = integer(raw.get("replications"), "replications", lo=1, hi=MAX_REPLICATIONS,
+                           allowed=f"a whole number >= 1, at most {MAX_REPLICATIONS}")
     horizon_days = number(raw.get("horizon_days"), "horizon_days", lo=0, lo_open=True)
     warmup_days = number(raw.get("warmup_days", 0), "warmup_days", lo=0)
     if warmup_days >= horizon_days:

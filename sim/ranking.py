@@ -51,6 +51,11 @@ FUNNEL_LEVEL = 0.998
 FUNNEL_METHODS = ("mid_p", "spiegelhalter")
 
 
+#: The most robustness draws per source: rank quantiles from 10^6 draws are exact to
+#: ~0.1%; more cannot be meant (each draw costs memory per street: sim/budget.py) [assume].
+MAX_ROBUSTNESS_DRAWS = 1_000_000
+
+
 @dataclass(frozen=True)
 class RobustnessConfig:
     enabled: bool
@@ -112,10 +117,12 @@ def build_ranking_config(raw: dict | None) -> RankingConfig:
         governance_share=number(raw.get("governance_share", 0.10), f"{s}.governance_share", lo=0, hi=1),
         robustness=RobustnessConfig(
             enabled=enabled,
-            weight_draws=integer(rob.get("weight_draws", 1000), f"{s}.robustness.weight_draws", lo=2),
+            weight_draws=integer(rob.get("weight_draws", 1000), f"{s}.robustness.weight_draws", lo=2,
+                                 hi=MAX_ROBUSTNESS_DRAWS),
             dirichlet_concentration=number(rob.get("dirichlet_concentration", 50.0),
                                            f"{s}.robustness.dirichlet_concentration", lo=0, lo_open=True),
-            sampling_draws=integer(rob.get("sampling_draws", 1000), f"{s}.robustness.sampling_draws", lo=2),
+            sampling_draws=integer(rob.get("sampling_draws", 1000), f"{s}.robustness.sampling_draws", lo=2,
+                                   hi=MAX_ROBUSTNESS_DRAWS),
             seed=integer(rob.get("seed", 0), f"{s}.robustness.seed", lo=0),
         ),
         rectification_rule=rule,
