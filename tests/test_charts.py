@@ -1,5 +1,5 @@
 """Briefing charts: a small real run gives every chart its data allows (PNG + SVG, with
-finding titles); Chinese renders from the bundled Noto font; the charts of the files
+finding titles); Chinese renders from Noto Sans SC (a dependency, OFL); the charts of the files
 other steps write (robustness.csv, funnel.csv, comparison.csv, sweeps) work from
 small synthetic tables; charts whose data is missing are skipped with a reason.
 """
@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis import chart_style as cs
-from analysis import charts
+from analysis import charts, fonts
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_ARGS = ["replications=2", "horizon_days=78", "warmup_days=7", "ranking.robustness.enabled=false"]
@@ -80,21 +80,44 @@ def _ink(text: str) -> np.ndarray:
 
 def test_cjk_font_is_installed_registered_and_covers_the_labels():
     path = cs.cjk_font_path()
-    assert path is not None, "install cvttf-notosanscjk-regular: Chinese labels would show as boxes"
+    assert path is not None, f"install {fonts.FONT_DIST}: Chinese labels would show as boxes"
     family = cs.ensure_fonts()
-    assert family and "CJK" in family
+    # Issue 13: the Simplified Chinese edition (mainland forms: 道 通 房 延 differ from TC)
+    assert path.name == "NotoSansSC-Regular.otf" and family == "Noto Sans SC"
     assert any(Path(f.fname) == path for f in font_manager.fontManager.ttflist)
     assert cs.rc_params()["font.family"] == [cs.LATIN_FAMILY, family]
     font = ft2font.FT2Font(str(path))
     used = "".join([*(v[1] for v in charts.KPI.values()), *(v[1] for v in charts.URGENCY.values()),
                     *(v[1] for v in charts.POLICY.values()), *(v[1] for v in charts.SOURCES.values()),
                     *(v[2] for v in charts.FLAG_STYLE.values()), "先进整改排名全市街乡朝阳区"])
-    city = REPO / "scenarios" / "city"
-    used += "".join(r["district_zh"] for r in charts.read_rows(city / "beijing_2019_districts.csv"))
-    for table in ("beijing_2019", "beijing_2022"):  # the real street names, 街道 ... 漷县镇, 大栅栏街道
-        used += "".join(r["street_zh"] for r in charts.read_rows(city / f"{table}_streets.csv"))
-    missing = sorted({ch for ch in used if ord(ch) > 0x2E80 and font.get_char_index(ord(ch)) == 0})
+    # every CJK character the charts can draw from the project's files: the city tables
+    # (real street names, 街道 ... 漷县镇, 大栅栏街道), the KPI catalogue, the chart modules
+    sources = [*sorted((REPO / "scenarios" / "city").glob("*.csv")), REPO / "analysis" / "catalogue.py",
+               *sorted((REPO / "analysis" / "charts").glob("*.py"))]
+    used += "".join(p.read_text(encoding="utf-8-sig") for p in sources)
+    assert len(fonts.cjk_chars(used)) > 400
+    missing = [ch for ch in fonts.cjk_chars(used) if font.get_char_index(ord(ch)) == 0]
     assert not missing, f"glyphs missing from {path.name}: {missing}"
+
+
+def test_cjk_font_is_the_published_noto_sans_sc_under_the_ofl():
+    """Issue 13: the chart font has a clear licence and source (it was a one-release
+    wheel with licence "UNKNOWN" holding the Traditional Chinese edition)."""
+    import hashlib
+    from importlib import metadata
+    path = cs.cjk_font_path()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == fonts.FONT_SHA256  # notofonts/noto-cjk's file
+    names = ft2font.FT2Font(str(path)).get_sfnt()
+    assert names[(3, 1, 0x409, 1)].decode("utf-16-be") == "Noto Sans SC"
+    assert "Open Font License" in names[(3, 1, 0x409, 13)].decode("utf-16-be")
+    dist = metadata.distribution(fonts.FONT_DIST)
+    assert "SIL Open Font License 1.1 (OFL-1.1)" in " ".join(dist.metadata.get_all("Classifier"))
+    licence = [f for f in dist.files if f.name == "LICENSE"]
+    assert licence and "SIL OPEN FONT LICENSE Version 1.1" in licence[0].read_text(encoding="utf-8")
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    requires = " ".join(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+                        ["dependencies"])
+    assert fonts.FONT_DIST in requires and "cvttf" not in requires  # installed by the project's own install
 
 
 def test_chinese_renders_from_noto_not_as_boxes():

@@ -2,12 +2,12 @@
 
 Fonts
 -----
-Chinese must render, on any machine, without a system CJK font: the Noto Sans CJK
-font ships as a Python package (``cvttf-notosanscjk-regular``, a wheel holding
-``NotoSansCJKtc-Regular.otf``; the Pan-CJK Noto fonts cover simplified characters
-too). :func:`cjk_font_path` finds it, :func:`ensure_fonts` registers it with
+Chinese must render, on any machine, without a system CJK font, and in mainland
+(Simplified Chinese) forms: Noto Sans SC (SIL OFL 1.1) ships as a Python package, a
+dependency of the project (``pylopdf-fonts-zh-cn``; :mod:`analysis.fonts` says where it
+comes from). :func:`cjk_font_path` finds it, :func:`ensure_fonts` registers it with
 matplotlib's font manager, and the style sets the family to a fallback list
-``['DejaVu Sans', 'Noto Sans CJK TC']``: matplotlib (>= 3.6) takes each glyph from the
+``['DejaVu Sans', 'Noto Sans SC']``: matplotlib (>= 3.6) takes each glyph from the
 first font that has it, so Latin text stays DejaVu Sans and Chinese comes from Noto.
 Without the package a warning is logged once and charts are still drawn (Chinese as
 boxes); the chart tests fail in that case.
@@ -38,11 +38,10 @@ import matplotlib
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from analysis.fonts import FONT_DIST, FONT_FILE, FONT_PACKAGE, cjk_font_path  # noqa: F401 (re-exported)
+
 log = logging.getLogger(__name__)
 
-#: The font package (PyPI ``cvttf-notosanscjk-regular``) and the file inside it.
-FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
-FONT_FILE = "NotoSansCJKtc-Regular.otf"
 LATIN_FAMILY = "DejaVu Sans"
 
 DPI = 150
@@ -81,16 +80,6 @@ class _NoBoldCjkWarning(logging.Filter):
         return "Failed to find font weight" not in record.getMessage()
 
 
-def cjk_font_path() -> Path | None:
-    """Path of the Noto Sans CJK file from the font package, or None if not installed."""
-    try:
-        from importlib.resources import files
-        path = Path(str(files(FONT_PACKAGE) / FONT_FILE))
-    except (ImportError, ModuleNotFoundError, TypeError):
-        return None
-    return path if path.is_file() else None
-
-
 def ensure_fonts() -> str | None:
     """Register the CJK font with matplotlib (once); return its family name, or None
     (with one logged warning) when the font package is missing."""
@@ -99,8 +88,8 @@ def ensure_fonts() -> str | None:
     path = cjk_font_path()
     family = None
     if path is None:
-        log.warning("Chinese font missing: install the package cvttf-notosanscjk-regular "
-                    "(pip install cvttf-notosanscjk-regular); charts will show Chinese as boxes")
+        log.warning("Chinese font missing: install the package %s (pip install %s, a dependency of "
+                    "hotline-sim); charts will show Chinese as boxes", FONT_DIST, FONT_DIST)
     else:
         font_manager.fontManager.addfont(str(path))
         logging.getLogger("matplotlib.font_manager").addFilter(_NoBoldCjkWarning())
