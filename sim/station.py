@@ -99,6 +99,41 @@ class FcfsStation:
             self.end_min.append(end)
         return start, end
 
+    def assign_many(self, jobs: list[int], now: float, service_min: list[float],
+                    latest_start: list[float]) -> list[float]:
+        """Jobs arriving together at ``now``, in this order: each is handed over as by
+        :meth:`assign` if it would start by its ``latest_start`` (else it is not taken).
+        Their starts (NaN: not taken). The same answers as :meth:`next_start` and
+        :meth:`assign` job by job (a callback list of thousands at each listing tick),
+        with the loop kept tight."""
+        if now < self._last_arrival or self._big or not self.keep_visits:
+            return [self._assign_if_by(job, now, s, latest) for job, s, latest in zip(jobs, service_min, latest_start)]
+        self._last_arrival = now
+        free, next_open = self._free, (self.hours.next_open if self.hours is not None else None)
+        starts, nan = [], float("nan")
+        job_log, arrive_log, start_log, end_log = self.visit_job, self.arrive_min, self.start_min, self.end_min
+        for job, service, latest in zip(jobs, service_min, latest_start):
+            first_free = free[0]
+            start = now if now > first_free else first_free
+            if next_open is not None:
+                start = next_open(start)
+            if start > latest:
+                starts.append(nan)
+                continue
+            end = start + service
+            heapq.heapreplace(free, end)
+            job_log.append(job)
+            arrive_log.append(now)
+            start_log.append(start)
+            end_log.append(end)
+            starts.append(start)
+        return starts
+
+    def _assign_if_by(self, job: int, now: float, service_min: float, latest: float) -> float:
+        if self.next_start(now) > latest:
+            return float("nan")
+        return self.assign(job, now, service_min)[0]
+
     def resize(self, servers: int, now: float) -> None:
         """From ``now`` on, ``servers`` servers (the accountability loop's extra
         caseworkers). Added servers are free from ``now``; removed ones are those that

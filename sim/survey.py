@@ -91,12 +91,13 @@ class CallbackSurvey:
 
     def _to_team(self, release: list[int], now: float) -> None:
         work = self._work_min(release).tolist()
-        window, team = self._s.window_min, self.team
+        window = self._s.window_min
         due_at, made_at = self.system.column("survey_due_min"), self.system.column("surveyed_min")
-        for tid, minutes in zip(release, work):
-            if team.next_start(now) > due_at[tid] + window:
-                continue  # it could only be made after its window: missed
-            made_at[tid], _ = team.assign(tid, now, minutes)
+        # a callback that could only be made after its window is not taken: missed
+        starts = self.team.assign_many(release, now, work, [due_at[tid] + window for tid in release])
+        for tid, start in zip(release, starts):
+            if start == start:  # not NaN: taken
+                made_at[tid] = start
 
     def _to_agents(self, release: list[int]) -> None:
         """A few callbacks per job (``callbacks_per_job``): an agent works through a
