@@ -98,10 +98,15 @@ def read_json(path: Path) -> dict:
         return {}
 
 
+#: PyYAML's C loader when it was built with libyaml (same results as the safe loader, ~10x
+#: faster on Hydra's config files, which the charts and report read for every run).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path):
     """A YAML file's content (None if missing or unreadable)."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError):
         return None
 

@@ -9,6 +9,7 @@ Files are read when asked for, so a chart whose file is absent is skipped
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Mapping
@@ -46,13 +47,18 @@ class RunData:
     def summary(self) -> dict:
         return read_json(self.path(SUMMARY_FILE))
 
+    @cached_property
+    def _hydra(self) -> tuple[dict, dict, list[str]]:
+        """``.hydra/`` read once: the charts of a run ask for the config many times."""
+        return hydra_files(self.dir)
+
     @property
     def config(self) -> dict:
-        return hydra_files(self.dir)[0]
+        return self._hydra[0]
 
     @property
     def overrides(self) -> list[str]:
-        return hydra_files(self.dir)[2]
+        return self._hydra[2]
 
     def deadlines(self) -> dict[str, float]:
         """Urgency class -> deadline in hours, in the config's order: the run's own

@@ -142,11 +142,20 @@ def rc_params() -> dict:
 @contextlib.contextmanager
 def style():
     """Context in which charts are built and saved. Without the CJK font, matplotlib's
-    one warning per missing glyph is silenced: :func:`ensure_fonts` said it once."""
+    one warning per missing glyph is silenced: :func:`ensure_fonts` said it once.
+    Re-entering it (measuring text while a chart is finished) changes nothing and costs
+    nothing: only the outermost context sets the parameters."""
+    if _font_state.get("styled"):
+        yield
+        return
     with matplotlib.rc_context(rc_params()), warnings.catch_warnings():
         if _font_state.get("family") is None:
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-        yield
+        _font_state["styled"] = True
+        try:
+            yield
+        finally:
+            _font_state["styled"] = False
 
 
 def label(en: str, zh: str | None = None, unit: str | None = None) -> str:
