@@ -309,3 +309,29 @@ def test_handing_over_out_of_time_order_raises():
 def test_station_needs_a_server(servers):
     with pytest.raises(ValueError, match="at least one server"):
         FcfsStation(servers)
+
+
+@pytest.mark.parametrize("servers", [1, 7, 300])
+@pytest.mark.parametrize("with_hours", [False, True])
+def test_assign_many_gives_the_answers_of_next_start_and_assign_job_by_job(servers, with_hours):
+    """Batches arriving together (a callback list at each listing tick), some jobs too
+    late to take: the batch method and the one-job-at-a-time reference agree start for
+    start and leave the same visits, also for a big (counting) station."""
+    rng = np.random.default_rng(servers)
+    hours = OfficeHours(MONDAY, 30 * 1440.0, 8.5, 17.5, (0, 1, 2, 3, 4)) if with_hours else None
+    batch, single = FcfsStation(servers, hours), FcfsStation(servers, hours)
+    job = 0
+    for now in np.sort(rng.uniform(0, 20 * 1440.0, 60)):
+        n = int(rng.integers(0, 3 * servers + 5))
+        jobs = list(range(job, job + n))
+        job += n
+        work = rng.exponential(30.0, n).tolist()
+        latest = (now + rng.exponential(600.0, n)).tolist()
+        expected = []
+        for j, w, late in zip(jobs, work, latest):
+            expected.append(np.nan if single.next_start(now) > late else single.assign(j, now, w)[0])
+        got = batch.assign_many(jobs, float(now), work, latest)
+        np.testing.assert_array_equal(np.array(got, dtype=float), np.array(expected, dtype=float))
+    assert 0 < len(batch.visit_job) < job  # some taken, some too late
+    for name in ("visit_job", "arrive_min", "start_min", "end_min"):
+        assert getattr(batch, name) == getattr(single, name)
