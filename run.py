@@ -33,6 +33,9 @@ from analysis.records_io import check_format as check_records_format
 from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options
 from analysis.stats import build_precision_config, ci_half_width, record_precision
 from analysis.ticket_kpi import TICKET_KPIS
+from analysis.weight_robustness import (build_weight_robustness_config, compare_weight_sets,
+                                      format_weight_robustness, reference_name, warn_if_feedback,
+                                      write_weight_robustness)
 from analysis.rundir import already_done, config_fingerprint, mark_done
 from analysis.street_state import accountability_summary, write_street_state
 from analysis.summary import format_league, format_table, summarise, write_outputs
@@ -94,6 +97,10 @@ def main(cfg: DictConfig) -> None:
         outputs = build_output_config(*output_options(raw, hydra_cfg))
         records = check_records_format(raw.get("records", "none"))
         build_comparison_config(raw.get("comparison"))  # checked here; policy_comparison reads it
+        weight_sets = build_weight_robustness_config(raw.get("weight_robustness"))  # experiment=weight_robustness
+        if weight_sets is not None and rank_cfg is None:
+            raise ConfigError("weight_robustness", "(weight sets)", "a run with tickets (not dispatch=none): a "
+                              "call-centre-only run has no league table to rank again")
         # a run that cannot fit in memory is refused now, not by MemoryError after minutes
         check_fits(sim_cfg, executor, rank_cfg, precision.max_replications if precision else None,
                    raw.get("max_memory_gb"))
@@ -154,13 +161,22 @@ def main(cfg: DictConfig) -> None:
     if rank_cfg is not None:
         summary["accountability"] = accountability_summary(per_rep, sim_cfg.city, rank_cfg,
                                                            sim_cfg.accountability.mode)
+    if weight_sets is not None:  # one simulation, its league tables ranked under every weight set
+        warn_if_feedback(sim_cfg.accountability.mode)
+        weight_rows, summary["weight_robustness"] = compare_weight_sets(
+            per_rep, sim_cfg.city, rank_cfg, weight_sets, reference_name(weight_sets, rank_cfg, meta["ranking"]),
+            sim_cfg.accountability.mode)
     write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency, basic_weight)
+    if weight_sets is not None:
+        write_weight_robustness(out_dir, weight_rows)
     if sim_cfg.tickets is not None:
         write_street_state(out_dir, per_rep, sim_cfg.city, sim_cfg.seed,
                            sim_cfg.tickets.streets.resolution.quality_sd_logit)
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))
+    if weight_sets is not None:
+        print("\n" + format_weight_robustness(summary["weight_robustness"]))
     if outputs.charts or outputs.report:
         print(f"\n  drawing {len(outputs.charts)} chart(s){' and the report' if outputs.report else ''} ...",
               file=sys.stderr, flush=True)
@@ -190,12 +206,30 @@ def chart_workers(executor: ExecutorConfig) -> int:
     return min((executor.workers if executor.kind == "local" else 0) or all_cores(), all_cores())
 
 
+def refuse_weight_robustness_sweep(args: list[str]) -> str | None:
+    """``-m experiment=weight_robustness`` with nothing else to sweep: one line saying it
+    is one run now (it was a sweep over ``ranking`` that simulated the same model four
+    times); None when the command is fine (no ``-m``, or other keys swept with it)."""
+    if not {"-m", "--multirun"} & set(args) or "experiment=weight_robustness" not in args:
+        return None
+    swept = [a for a in args if "=" in a and not a.startswith("experiment=")
+             and "," in a.split("=", 1)[1] and a.split("=", 1)[1][:1] not in "[{"]
+    if swept:
+        return None
+    return ("experiment=weight_robustness is one run, not a sweep: it simulates once and ranks the league tables "
+            "under every weight set; run it without -m: python run.py experiment=weight_robustness")
+
+
 def cli() -> None:
     """``main`` with Hydra's and OmegaConf's errors (a key that does not exist, a config
     group option that does not, a scenario file that is not YAML, an interpolation that
     fails) as the one-line config error, exit 2. Hydra re-raises them under
     ``HYDRA_FULL_ERROR`` instead of printing them in several lines."""
     args = sys.argv[1:]
+    refused = refuse_weight_robustness_sweep(args)
+    if refused:
+        print(refused, file=sys.stderr)
+        sys.exit(2)
     # a distribution given whole may bring keys the old one lacks (sim.compose)
     sys.argv[1:] = force_add_distributions(args)
     os.environ["HYDRA_FULL_ERROR"] = "1"

@@ -22,7 +22,7 @@ from sim.errors import ConfigError
 RUN_CHARTS = (
     "calls_by_hour", "lead_time_distribution", "lead_time_by_policy", "deadline_compliance_by_district",
     "league_bump", "rank_caterpillar", "rank_caterpillar_all_sources", "weight_sensitivity", "funnel_plot",
-    "policy_comparison", "city_trajectory", "measured_vs_true", "street_spread",
+    "policy_comparison", "city_trajectory", "measured_vs_true", "street_spread", "weight_class_changes",
 )
 ALL, NONE = "all", "none"
 #: Config keys of this module. They change what is drawn, not the results: a run's

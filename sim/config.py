@@ -124,7 +124,7 @@ TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "
 # (validated by analysis.ranking, which uses them), where replications run, and what is
 # drawn after the run (charts, report: analysis.run_outputs): not used by the model.
 PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precision", "charts", "report", "records",
-                     "focal_month", "comparison", "max_memory_gb"}
+                     "focal_month", "comparison", "weight_robustness", "max_memory_gb"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
 CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",

@@ -32,6 +32,8 @@ Charts of a run (skipped, with a logged reason, when their data is absent):
 ``city_trajectory``             a year's measured rates vs the published 2019 figures
 ``measured_vs_true``            measured vs true resolution, the gaming share
 ``street_spread``               street scores' spread, streets named/summoned/inspected
+``weight_class_changes``        streets leaving each class under other weight sets
+                                (``experiment=weight_robustness``: one simulation re-ranked)
 =============================== ================================================
 
 The package, one module per concern (each imports only those above it, no cycles):
@@ -50,6 +52,7 @@ The package, one module per concern (each imports only those above it, no cycles
 ``league``       league bump, rank caterpillars, weight sensitivity, funnel plot
 ``compare``      policy comparison (paired differences)
 ``sweep``        a KPI against a swept parameter, the staffing curve (Erlang A)
+``weights``      class changes under other weight sets (weight_robustness)
 ``year``         the year month by month under the accountability loop: city
                  trajectory vs published 2019 figures, measured vs true, street spread
 ``make``         orchestration: :func:`make_run_charts`, :func:`make_sweep_charts`,
@@ -77,6 +80,7 @@ from analysis.charts.sweep import erlang_a_curve, handle_and_patience, staffing_
 from analysis.charts.tickets import (TIME_AXIS_LABEL, deadline_compliance_by_district, lead_time_by_policy,
                                      lead_time_distribution, lead_time_histogram)
 from analysis.charts.sweep_labels import PARAMS
+from analysis.charts.weights import weight_class_changes
 from analysis.charts.vocabulary import (COMPARISON_KPIS, DEFAULT_DEADLINES_H, DIFF_AXIS, DIFF_UNIT, FLAG_STYLE, KPI,
                                         POLICY, RATE_DENOMINATOR, RATE_LABELS, RUN_CONTROL_KEYS, SOURCES,
                                         SWEEP_KPIS, SWEEP_META_KEYS, UNIT_ZH, URGENCY, urgency_names, urgency_zh)
@@ -89,6 +93,7 @@ __all__ = [
     "deadline_compliance_by_district", "erlang_a_curve", "funnel_plot", "handle_and_patience", "lead_time_by_policy",
     "lead_time_distribution", "lead_time_histogram", "league_bump", "main", "make_run_charts", "make_sweep_charts",
     "policy_comparison", "rank_caterpillar", "rank_caterpillar_all_sources", "read_rows", "split_bilingual",
-    "staffing_curve", "style", "sweep_kpi_chart", "urgency_names", "urgency_zh", "weight_sensitivity",
+    "staffing_curve", "style", "sweep_kpi_chart", "urgency_names", "urgency_zh", "weight_class_changes",
+    "weight_sensitivity",
     "_run_builders",  # the run's chart builders, by name (tests check them against RUN_CHARTS)
 ]

@@ -43,6 +43,8 @@ CAPTIONS = {
     "street_spread": "The streets' composite scores in each month's league table (median, middle half and "
                      "10-90% of streets, replications pooled), and the streets named, summoned and inspected "
                      "after each table (mean over replications).",
+    "weight_class_changes": "Streets that leave the advanced, improving and rectification classes when the same "
+                            "simulated month is ranked under another weight set (one simulation, re-ranked).",
     "staffing_curve": "Service level and abandonment against the seats swept (agents on duty follow the roster): "
                       "simulation (points, 95% CI) and Erlang-A theory (lines) where it applies (every seat "
                       "staffed all day).",

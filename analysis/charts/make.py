@@ -27,8 +27,10 @@ from analysis.charts.sweep_labels import param_label
 from analysis.charts.sweep import _sweep_staffing, _sweep_table, sweep_kpi_chart
 from analysis.charts.tickets import deadline_compliance_by_district, lead_time_by_policy, lead_time_distribution
 from analysis.charts.vocabulary import SWEEP_KPIS
+from analysis.charts.weights import weight_class_changes
 from analysis.charts.year import (CITY_FILE, STREET_STATE_FILE, city_trajectory, measured_vs_true, require_year_run,
                                   street_spread)
+from analysis.league import focal_month
 from analysis.practical import threshold_of_config
 from analysis.run_outputs import RUN_CHARTS
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR
@@ -102,11 +104,21 @@ def _run_builders(run: RunData, baseline: RunData | None):
     def spread():
         return street_spread(year_data()[1], note=run.note(ci=False))
 
+    def weight_sets():
+        """experiment=weight_robustness: the focal month's class changes under each weight set."""
+        block = s.get("weight_robustness")
+        if not block:
+            raise SkipChart("not a weight_robustness run (no weight_robustness block in summary.json; "
+                            "python run.py experiment=weight_robustness)")
+        month, _ = focal_month(s.get("league_months") or {}, (block.get("months") or {}), cfg.get("focal_month"))
+        return weight_class_changes(block, month, note=run.note(ci=False))
+
     return [("calls_by_hour", hourly), ("lead_time_distribution", lead), ("lead_time_by_policy", lead_policy),
             ("deadline_compliance_by_district", compliance), ("league_bump", bump),
             ("rank_caterpillar", caterpillar), ("rank_caterpillar_all_sources", caterpillar_all),
             ("weight_sensitivity", weights), ("funnel_plot", funnel), ("policy_comparison", comparison),
-            ("city_trajectory", trajectory), ("measured_vs_true", measured_true), ("street_spread", spread)]
+            ("city_trajectory", trajectory), ("measured_vs_true", measured_true), ("street_spread", spread),
+            ("weight_class_changes", weight_sets)]
 
 
 def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir: Path | None = None,

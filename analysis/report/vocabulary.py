@@ -85,6 +85,7 @@ CHART_HEADINGS = {
     "city_trajectory": "The year month by month against the published 2019 figures 全年走势与公布值",
     "measured_vs_true": "Measured and true resolution, and gaming 回访解决率与实际解决率",
     "street_spread": "The spread of streets and the consequences of the league table 街乡得分分布与排名后果",
+    "weight_class_changes": "Which streets change class under other weights 权重与类别变化",
     "staffing_curve": "Seats, staffing and service level 座席与服务水平",
 }
 
