@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -469,3 +470,46 @@ def test_report_prints_on_a4_without_cut_columns(run_dir, tmp_path):
     tables = [int(x) for x in found.group(2).split(",") if x]
     assert len(tables) >= 3  # KPIs, league, districts, robustness, assumptions
     assert int(found.group(1)) <= width and max(tables) <= width, (width, found.groups())
+
+
+def test_user_config_dir_is_reproduced_and_its_parameters_listed(run_dir, tmp_path):
+    """Issue 13: a run started with ``--config-dir`` (a user's own scenario folder): the
+    report's command includes it, and the parameters the user's scenario sets are in the
+    assumptions table with the file they were set in (tagged or not)."""
+    import yaml
+    own = tmp_path / "my conf"  # a space: the command must quote it
+    (own / "scenario").mkdir(parents=True)
+    scenario_file = own / "scenario" / "my_city.yaml"
+    scenario_file.write_text(
+        "# @package _global_\n"
+        "defaults:\n  - beijing_2019\n"
+        "call_center:\n"
+        "  seats: 560                 # our centre in 2025 [pub]\n"
+        "  patience: {dist: lognormal, mean_min: 4.0, cv: 1.0}\n"
+        "  demand_handle_time: {dist: lognormal, mean_min: 8.0, cv: 0.8}\n", encoding="utf-8")
+    hydra_path = run_dir / ".hydra" / "hydra.yaml"
+    doc = yaml.safe_load(hydra_path.read_text(encoding="utf-8"))
+    runtime = doc["hydra"]["runtime"]
+    runtime["config_sources"].insert(2, {"path": str(own), "schema": "file", "provider": "command-line"})
+    runtime["choices"]["scenario"] = "my_city"
+    hydra_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    cfg_path = run_dir / ".hydra" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    cfg["call_center"].update(seats=560, patience={"dist": "lognormal", "mean_min": 4.0, "cv": 1.0})
+    cfg["call_center"]["demand_handle_time"] = {"dist": "lognormal", "mean_min": 8.0, "cv": 0.8}
+    cfg_path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+
+    found = {r["key"]: r for r in assumption_rows(run_dir)}
+    seats = found["call_center.seats"]
+    assert seats["file"] == str(scenario_file) and seats["tags"] == ["[pub]"] and seats["value"] == "560"
+    patience = found["call_center.patience"]  # tagged in the repository's file: the run's value, flagged
+    assert patience["value"] == "lognormal(mean 4.0 min, cv 1.0)" and patience["flags"] == [
+        f"value set by {scenario_file}"]
+    handle = found["call_center.demand_handle_time"]  # untagged everywhere: listed as the user's file sets it
+    assert handle["file"] == str(scenario_file) and handle["value"] == "lognormal(mean 8.0 min, cv 0.8)"
+    assert handle["flags"] == ["set by your own config file, without a [pub] or [assume] source"]
+    assert found["arrivals.daily_calls"]["file"] == "conf/scenario/beijing_2019.yaml"  # what it extends
+    html = read_html(write_report(run_dir))
+    assert f"python run.py --config-dir {shlex.quote(str(own))} replications=2 horizon_days=45" in html.replace(
+        "&#39;", "'")
+    assert str(scenario_file) in html

@@ -109,15 +109,17 @@ def humanise(stem: str) -> str:
     return (text[:1].upper() + text[1:]) if text else stem
 
 
-def reproduce_command(overrides: list[str]) -> str:
-    """The command line that reproduces a run from its Hydra task overrides."""
-    return " ".join(["python", "run.py", *(shlex.quote(o) for o in overrides)])
+def reproduce_command(overrides: list[str], options: list[str] = ()) -> str:
+    """The command line that reproduces a run from its Hydra task overrides, after the
+    Hydra options it was started with (``--config-dir DIR``: a user's own config folder)."""
+    return " ".join(["python", "run.py", *(shlex.quote(o) for o in [*options, *overrides])])
 
 
-def sweep_command(keys: list[str], values: dict, name: str) -> str:
-    """The multirun command that re-creates a sweep from its swept values."""
+def sweep_command(keys: list[str], values: dict, name: str, options: list[str] = ()) -> str:
+    """The multirun command that re-creates a sweep from its swept values (after the
+    Hydra options its jobs were started with)."""
     if not keys:
         return ""
     parts = [f"{k}={','.join(v for v in values[k] if v)}" for k in keys if any(values[k])]
-    return " ".join(["python", "run.py", "-m", *(shlex.quote(p) for p in parts),
+    return " ".join(["python", "run.py", "-m", *(shlex.quote(o) for o in options), *(shlex.quote(p) for p in parts),
                      shlex.quote(f"sweep_name={name}")])

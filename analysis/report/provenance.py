@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from analysis.report.formatting import fmt_value_lines
-from analysis.report.reader import conf_dir, get, hydra, read_yaml
+from analysis.report.reader import conf_dir, config_dirs, get, hydra, read_yaml
 from sim import dispatch as dispatch_policies
 
 TAG_RE = re.compile(r"\[(?:pub|assume)\b[^\]]*\]")
@@ -164,12 +164,14 @@ def parse_commented_yaml(path: Path) -> tuple[str | None, list[tuple[str, str]]]
 
 
 def config_files(run_dir: Path) -> list[tuple[Path, str]]:
-    """The conf/ files a run was composed from, in the order Hydra merged them (later
-    wins), each with the key prefix its ``@package`` gives."""
+    """The config files a run was composed from, in the order Hydra merged them (later
+    wins), each with the key prefix its ``@package`` gives. A group's file is looked up
+    in the run's config folders in Hydra's search order (the repository's conf/, then a
+    user's ``--config-dir``), so a user's own scenario and what it extends are found."""
     _, hyd, _ = hydra(run_dir)
-    conf = conf_dir(hyd)
+    dirs = config_dirs(hyd)
     choices = get(hyd, "runtime.choices", {}) or {}
-    primary = conf / "config.yaml"
+    primary = dirs[0] / "config.yaml"
     defaults = (read_yaml(primary) or {}).get("defaults", []) if primary.is_file() else []
     order: list[tuple[str, str | None]] = []
     for item in defaults or []:
@@ -187,25 +189,40 @@ def config_files(run_dir: Path) -> list[tuple[Path, str]]:
                 files.append((primary, ""))
             continue
         choice = choices.get(group)
-        path = conf / group / f"{choice}.yaml"
-        if choice in (None, "null") or not path.is_file():
-            continue
-        files.extend(_group_files(path, group))
+        path = _find(dirs, group, choice) if choice not in (None, "null") else None
+        if path is not None:
+            files.extend(_group_files(path, group, dirs=dirs))
     return files
 
 
-def _group_files(path: Path, group: str, seen: frozenset = frozenset()) -> list[tuple[Path, str]]:
+def _find(dirs: list[Path], group: str, name) -> Path | None:
+    """``group/name.yaml`` in the first config folder that has it (Hydra's search order)."""
+    for d in dirs:
+        path = d / group / f"{name}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
+def _group_files(path: Path, group: str, seen: frozenset = frozenset(),
+                 dirs: list[Path] | None = None) -> list[tuple[Path, str]]:
     """A group's chosen file preceded by the files of its group its own ``defaults``
-    list names (e.g. conf/dispatch/pooled.yaml extends direct.yaml), in merge order
-    (``_self_`` where it stands, else last)."""
+    list names (e.g. conf/dispatch/pooled.yaml extends direct.yaml; a user's scenario
+    extends ``beijing_2019`` or ``/scenario/beijing_2019``), in merge order (``_self_``
+    where it stands, else last)."""
     defaults = (read_yaml(path) or {}).get("defaults") or []
+    folders = [path.parent] + [d / group for d in dirs or []]
     before, after, self_seen = [], [], False
     for item in defaults:
         if item == "_self_":
             self_seen = True
-        elif isinstance(item, str) and (path.parent / f"{item}.yaml").is_file() and item not in seen:
-            (after if self_seen else before).extend(
-                _group_files(path.parent / f"{item}.yaml", group, seen | {path.stem}))
+            continue
+        if not isinstance(item, str):
+            continue
+        name = item.split("/")[-1] if item.startswith(f"/{group}/") else item
+        found = next((f / f"{name}.yaml" for f in folders if (f / f"{name}.yaml").is_file()), None)
+        if found is not None and name not in seen:
+            (after if self_seen else before).extend(_group_files(found, group, seen | {path.stem}, dirs))
     return [*before, (path, group), *after]
 
 
@@ -220,6 +237,7 @@ def assumption_rows(run_dir: Path) -> list[dict]:
     run_dir = Path(run_dir)
     cfg, hyd, overrides = hydra(run_dir)
     conf = conf_dir(hyd)
+    own = [d for d in config_dirs(hyd) if d != conf]  # a user's --config-dir folders
     groups = get(hyd, "runtime.choices", {}) or {}
     # A group choice (dispatch=pooled) picks a file; it sets no value on the command line.
     over_keys = [k for k in (o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o) if k not in groups]
@@ -236,8 +254,9 @@ def assumption_rows(run_dir: Path) -> list[dict]:
             defined_in.setdefault(key, []).append(i)
     rows = []
     for i, (path, keys) in enumerate(parsed):
+        user = _inside(path, own)
         for key, comment in keys:
-            if not TAG_RE.search(comment):
+            if not TAG_RE.search(comment) and not (user and _user_leaf(key, keys, defined_in, parsed, i)):
                 continue
             later = [j for j in defined_in[key] if j > i]
             if any(TAG_RE.search(c) for j in later for k, c in parsed[j][1] if k == key):
@@ -245,12 +264,15 @@ def assumption_rows(run_dir: Path) -> list[dict]:
             flags = []
             if later:
                 flags.append(f"value set by {_rel(parsed[later[-1]][0], conf)}")
+            if user and not TAG_RE.search(comment):
+                flags.append("set by your own config file, without a [pub] or [assume] source")
             if any(o == key or o.startswith(key + ".") or key.startswith(o + ".") for o in over_keys):
                 flags.append("set on the command line")
             if key.startswith("dispatch.district_desk") and not _uses_district_desk(get(cfg, "dispatch.policy")):
                 flags.append("not used by this policy (only by policies through the district desks)")
             rows.append({"key": key, "value": get(cfg, key, "—"), "tags": tags(comment),
-                         "comment": comment, "file": _rel(path, conf), "flags": flags})
+                         "comment": comment, "file": _rel(path, conf), "flags": flags,
+                         "place": _place(path, conf, own)})
     listed = {r["key"] for r in rows}
     for r in rows:  # a section shows the entries that have no row of their own
         v = r["value"]
@@ -282,6 +304,28 @@ def _named_data_rows(cfg: dict, scenarios: Path) -> list[dict]:
             rows.append({"key": f"{key} → data", "value": name, "tags": tags(source),
                          "comment": source, "file": f"scenarios/{folder}/{name}.yaml", "flags": []})
     return rows
+
+
+def _inside(path: Path, folders: list[Path]) -> bool:
+    """Whether ``path`` lies in one of ``folders``."""
+    return any(Path(path).is_relative_to(f) for f in folders)
+
+
+def _user_leaf(key: str, keys: list[tuple[str, str]], defined_in: dict, parsed: list, i: int) -> bool:
+    """Whether an untagged key of a user's own file gets a row: it is a value (no key of
+    the file lies under it) that no tagged comment of another file describes."""
+    if any(k.startswith(key + ".") for k, _ in keys):
+        return False
+    return not any(TAG_RE.search(c) for j in defined_in.get(key, []) if j != i for k, c in parsed[j][1] if k == key)
+
+
+def _place(path: Path, conf: Path, own: list[Path]) -> str:
+    """A config file's place as if in conf/ (``conf/scenario/x.yaml``), for grouping;
+    other files as :func:`_rel` gives them."""
+    for folder in own:
+        if Path(path).is_relative_to(folder):
+            return f"conf/{Path(path).relative_to(folder).as_posix()}"
+    return _rel(path, conf)
 
 
 def _rel(path: Path, conf: Path) -> str:

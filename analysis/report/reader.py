@@ -31,6 +31,35 @@ def conf_dir(hyd: dict) -> Path:
     return Path(__file__).resolve().parents[2] / "conf"
 
 
+def config_dirs(hyd: dict) -> list[Path]:
+    """The folders a run's config was composed from, in Hydra's search order (the first
+    that has a file wins): the repository's conf/, then any ``--config-dir`` (a user's
+    own scenario folder), as ``.hydra/hydra.yaml`` records them in
+    ``runtime.config_sources``; the package's conf/ when none is recorded."""
+    dirs = []
+    for src in get(hyd, "runtime.config_sources", []) or []:
+        if isinstance(src, dict) and src.get("schema") == "file" and src.get("path"):
+            path = Path(str(src["path"]))
+            if path.is_dir() and path not in dirs:
+                dirs.append(path)
+    main = conf_dir(hyd)
+    return dirs if main in dirs else [main, *dirs]
+
+
+def launch_options(hyd: dict) -> list[str]:
+    """The Hydra options a run was started with that its overrides do not record:
+    ``--config-dir DIR`` for each folder added to the search path (provider
+    ``command-line``) and ``--config-name NAME`` when the primary config was not ``config``."""
+    opts = []
+    for src in get(hyd, "runtime.config_sources", []) or []:
+        if isinstance(src, dict) and src.get("provider") == "command-line" and src.get("schema") == "file":
+            opts += ["--config-dir", str(src.get("path", ""))]
+    name = get(hyd, "job.config_name")
+    if name and name != "config":
+        opts += ["--config-name", str(name)]
+    return opts
+
+
 def data_files(run_dir: Path) -> list[str]:
     """The data files of a run (or sweep) directory, by name (not the completion marker)."""
     return sorted(p.name for p in Path(run_dir).iterdir()

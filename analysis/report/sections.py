@@ -14,8 +14,8 @@ from urllib.parse import quote
 from analysis.report.formatting import (date, days, fmt_kpi, fmt_value, last_day, pct, period, reproduce_command,
                                         sweep_command, to_float)
 from analysis.report.provenance import assumption_rows, tags
-from analysis.report.reader import (chart_entries, data_files, get, hydra, read_csv, read_json, skipped_charts,
-                                    sweep_table, version)
+from analysis.report.reader import (chart_entries, data_files, get, hydra, launch_options, read_csv, read_json,
+                                    skipped_charts, sweep_table, version)
 from analysis.report.vocabulary import (CALL_ROWS, CARDS, CHARTS_DIR, CLASS_ZH, FILE_GROUPS, KPI_INFO, LEAGUE_SHOW,
                                         PACKAGE, RANKINGS_FILE, RATE_COLUMNS, RATE_LABELS, REPORT_FILE,
                                         ROBUSTNESS_SOURCES, SUMMARY_FILE, SWEEP_FILE, SWEEP_JOBS_PER_TABLE,
@@ -339,18 +339,20 @@ def _effective_weight_rows(eff, nominal: dict) -> list[tuple[str, str, float | N
 
 # ------------------------------------------------------------------ 6. assumptions
 def _file_order(path: str) -> int:
+    """The group of a config file by its place in conf/ (a user's ``--config-dir`` file:
+    its place in that folder, ``scenario/x.yaml`` as ``conf/scenario/x.yaml``)."""
     return next((i for i, (prefix, _) in enumerate(FILE_GROUPS) if path.startswith(prefix)), len(FILE_GROUPS))
 
 
 def assumptions(run_dir: Path, cfg: dict) -> dict:
     """The assumptions table: a heading row per group of config files (with the file
     when the group has one), then its tagged parameters."""
-    rows = sorted(assumption_rows(run_dir), key=lambda r: _file_order(r["file"]))
+    rows = sorted(assumption_rows(run_dir), key=lambda r: _file_order(r.get("place", r["file"])))
     body = []
     group = None
     for r in rows:
-        order = _file_order(r["file"])
-        files = sorted({x["file"] for x in rows if _file_order(x["file"]) == order})
+        order = _file_order(r.get("place", r["file"]))
+        files = sorted({x["file"] for x in rows if _file_order(x.get("place", x["file"])) == order})
         if order != group:
             group = order
             body.append({"group": FILE_GROUPS[order][1] if order < len(FILE_GROUPS) else "Other",
@@ -386,7 +388,8 @@ def run_context(run_dir: Path) -> dict:
             "scenario": scenario(summary, cfg, hyd), "kpis": kpis(summary, cfg),
             "charts": charts(run_dir / CHARTS_DIR), "league": league(run_dir, summary), "rate_heads": RATE_HEADS,
             "robustness": robustness(summary, cfg, run_dir, league_month(run_dir)),
-            "assumptions": assumptions(run_dir, cfg), "footer": footer(reproduce_command(overrides), run_dir)}
+            "assumptions": assumptions(run_dir, cfg),
+            "footer": footer(reproduce_command(overrides, launch_options(hyd)), run_dir)}
 
 
 def _report_link(sweep_dir: Path, job: str) -> str | None:
@@ -430,6 +433,8 @@ def sweep_context(sweep_dir: Path) -> dict:
             "heads": [(k, [by_job[j].get(k, "") or "(default)" if shown else j for j in group]) for k in shown or ["job"]],
             "links": [_report_link(sweep_dir, j) for j in group], "rows": kpi_rows(group)})
     name = sweep_dir.name
+    _, job_hydra, job_overrides = hydra(sweep_dir / jobs[0])
+    options = launch_options(job_hydra)
     return {"title": f"12345 hotline simulation: sweep {name}", "package": PACKAGE, "version": version(),
             "jobs": [{"name": j, "href": _report_link(sweep_dir, j), "dir": str(sweep_dir / j)} for j in jobs],
             "scenario": first.get("scenario", ""), "description": first.get("description"), "seed": first.get("seed"),
@@ -437,5 +442,5 @@ def sweep_context(sweep_dir: Path) -> dict:
             "varied": [(k, ", ".join(v or "(default)" for v in values[k])) for k in varied],
             "fixed": [(k, values[k][0]) for k in keys if len(values[k]) == 1],
             "tables": tables, "charts": charts(sweep_dir / CHARTS_DIR), "report_file": REPORT_FILE,
-            "footer": footer(sweep_command(keys, values, name) or reproduce_command(hydra(sweep_dir / jobs[0])[2]),
+            "footer": footer(sweep_command(keys, values, name, options) or reproduce_command(job_overrides, options),
                              sweep_dir, "sweep")}
