@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 # Kept light on purpose: the local executor's workers start with 'spawn' and import this
 # module again just to simulate, so the chart and report modules (and matplotlib) are
 # imported inside main(), and only when charts or a report are made.
+from analysis.created_dirs import remove_if_new
 from analysis.kpi import CALL_KPIS, reduce_replication
 from sim.ranking import build_ranking_config
 from analysis.practical import build_comparison_config
@@ -42,15 +43,23 @@ from analysis.summary import format_league, format_table, summarise, write_outpu
 from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
+from sim.config_files import check_config_dirs
 from sim.errors import ConfigError
 from sim.hydra_errors import COMPOSITION_ERRORS, as_config_error, resolve
 from sim.experiment import ExecutorConfig, all_cores, build_executor_config, run_experiment, run_until_precise
+from sim.names import register_resolvers
 
 #: The run's own log lines (``__name__`` is "__main__" under ``python run.py``). Hydra
 #: sends logging to the console and to the run directory's run.log.
 log = logging.getLogger("run")
 #: The primary config folder (``config_path`` of ``main``).
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+#: Exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
+#: The run directory of the run in progress (for the one line Ctrl-C prints).
+_out_dir: Path | None = None
+
+register_resolvers()  # conf/config.yaml's folder names (sim.names): resolved by Hydra before main runs
 
 
 class _InfoToRunLogOnly(logging.Filter):
@@ -79,8 +88,7 @@ def main(cfg: DictConfig) -> None:
     try:
         resolve(cfg)  # an interpolation that fails is a one-line error before anything reads the config
     except ConfigError as err:
-        print(err, file=sys.stderr)
-        sys.exit(2)
+        refuse(err, hydra_cfg)
     # a distribution given whole (command line or a later file) replaces the old one;
     # the run directory's copy of the config (Hydra wrote it already) then says so too
     if replace_whole_distributions(cfg, hydra_cfg.job.config_name, list(hydra_cfg.overrides.task)):
@@ -105,12 +113,12 @@ def main(cfg: DictConfig) -> None:
         check_fits(sim_cfg, executor, rank_cfg, precision.max_replications if precision else None,
                    raw.get("max_memory_gb"))
     except ConfigError as err:
-        print(err, file=sys.stderr)
-        sys.exit(2)
+        refuse(err, hydra_cfg)
     if sim_cfg.tickets is None:  # the charts are drawn from the ticket side's tables
         outputs = OutputConfig(charts=(), report=outputs.report)
 
-    out_dir = Path(hydra_cfg.runtime.output_dir)
+    global _out_dir
+    out_dir = _out_dir = Path(hydra_cfg.runtime.output_dir)
     fingerprint = config_fingerprint(raw)
     if already_done(out_dir, fingerprint):
         print(f"already done (same config): {out_dir}")
@@ -187,6 +195,27 @@ def main(cfg: DictConfig) -> None:
     print(f"\noutputs: {out_dir}")
 
 
+def refuse(err: ConfigError, hydra_cfg) -> None:
+    """Print the one-line config error, remove the run directory Hydra created for this
+    refused run (only if this run created it and it holds only Hydra's files:
+    analysis.created_dirs) and exit 2."""
+    print(err, file=sys.stderr)
+    remove_if_new(Path(hydra_cfg.runtime.output_dir))
+    sys.exit(2)
+
+
+def config_dirs(args: list[str]) -> list[Path]:
+    """The config folders Hydra will read: conf/ and any ``--config-dir``/``-cd``."""
+    dirs = [CONF_DIR]
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("--config-dir", "-cd"):
+            value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+            if value:
+                dirs.append(Path(value))
+    return dirs
+
+
 def output_options(raw: dict, hydra_cfg) -> tuple:
     """The ``charts`` and ``report`` values: as composed, except in a job of a sweep
     (``-m``), where both are off unless given on the command line (the sweep makes its
@@ -234,10 +263,16 @@ def cli() -> None:
     sys.argv[1:] = force_add_distributions(args)
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
+        check_config_dirs(config_dirs(args), CONF_DIR / "config.yaml")  # scenario files are data (sim.config_files)
         main()
     except (ConfigError, *COMPOSITION_ERRORS) as err:
         print(as_config_error(err, args, CONF_DIR), file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback; the pool's workers are gone (sim.experiment)
+        where = f" in {_out_dir}" if _out_dir is not None else ""
+        print(f"interrupted (Ctrl-C): the run{where} is incomplete (no run_complete.json; sweep tables leave it "
+              "out); the same command runs it again", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

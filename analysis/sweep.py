@@ -21,12 +21,13 @@ import sys
 from pathlib import Path
 
 from analysis.io import write_csv_atomic
+from analysis.rundir import DONE_FILE
 from analysis.summary import SUMMARY_FILE
 # The table itself lives in analysis.sweep_table (shared with the report); its names
 # stay importable from here.
-from analysis.sweep_table import SWEEP_FILE, aggregate, job_dirs, swept_values
+from analysis.sweep_table import SWEEP_FILE, aggregate, job_dirs, left_out, swept_values
 
-__all__ = ["SWEEP_FILE", "AggregateSweep", "aggregate", "job_dirs", "main", "swept_values", "write_sweep"]
+__all__ = ["SWEEP_FILE", "AggregateSweep", "aggregate", "job_dirs", "left_out", "main", "swept_values", "write_sweep"]
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +35,8 @@ def write_sweep(sweep_dir: Path) -> Path:
     """Aggregate a sweep directory into ``sweep_summary.csv`` (atomically) and its
     charts (``charts/`` of the sweep directory, when the chart module is present)."""
     sweep_dir = Path(sweep_dir)
+    for job, why in left_out(sweep_dir):  # only finished jobs are aggregated
+        log.warning("sweep %s: job %s left out: %s", sweep_dir, job, why)
     header, rows = aggregate(sweep_dir)
     out = sweep_dir / SWEEP_FILE
     write_csv_atomic(out, header, rows)
@@ -75,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     if not job_dirs(args.sweep_dir):
-        print(f"sweep: no finished job (no */{SUMMARY_FILE}) in {args.sweep_dir}", file=sys.stderr)
+        for job, why in left_out(args.sweep_dir):
+            print(f"sweep {args.sweep_dir}: job {job} left out: {why}", file=sys.stderr)
+        print(f"sweep: no finished job (no */{SUMMARY_FILE} with {DONE_FILE}) in {args.sweep_dir}", file=sys.stderr)
         return 2
     print(f"sweep table: {write_sweep(args.sweep_dir)}")
     return 0

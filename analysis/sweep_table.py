@@ -11,12 +11,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.rundir import NOT_RESULT_KEYS, SUMMARY_FILE, SWEEP_FILE, hydra_files, read_json  # noqa: F401
+from analysis.rundir import DONE_FILE, NOT_RESULT_KEYS, SUMMARY_FILE, SWEEP_FILE, hydra_files, read_json  # noqa: F401
+
+#: Why a job folder of a sweep is left out of its table.
+UNFINISHED = f"not finished (no {DONE_FILE}: interrupted, failed or still running)"
+NO_SUMMARY = f"no {SUMMARY_FILE} (stopped before its results were written)"
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Finished jobs of a sweep (those with a summary), in a stable order."""
-    return sorted(p.parent for p in Path(sweep_dir).glob(f"*/{SUMMARY_FILE}"))
+    """Finished jobs of a sweep, in a stable order: those with a summary and the
+    ``run_complete.json`` a run writes last. A job stopped part-way (Ctrl-C, a kill, a
+    crash) may have a summary but is not finished: :func:`left_out` names it."""
+    return sorted(p.parent for p in Path(sweep_dir).glob(f"*/{SUMMARY_FILE}") if (p.parent / DONE_FILE).is_file())
+
+
+def left_out(sweep_dir: Path) -> list[tuple[str, str]]:
+    """(job folder, why) for each job folder of a sweep (one with Hydra's ``.hydra/``)
+    that :func:`job_dirs` leaves out."""
+    out = []
+    for hydra_dir in sorted(Path(sweep_dir).glob("*/.hydra")):
+        job = hydra_dir.parent
+        if not (job / SUMMARY_FILE).is_file():
+            out.append((job.name, NO_SUMMARY))
+        elif not (job / DONE_FILE).is_file():
+            out.append((job.name, UNFINISHED))
+    return out
 
 
 def swept_values(job_dir: Path) -> dict[str, str]:

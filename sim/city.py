@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from sim.errors import ConfigError
+from sim.names import plain_name
 from sim.scenario_data import SCENARIOS_DIR
 
 DISTRICT_COLUMNS = ("district", "district_zh", "code", "population_10k", "streets")
@@ -51,13 +53,18 @@ class City:
         return len(self.district_names)
 
 
+def city_names(folder: Path) -> list[str]:
+    """The cities of ``folder``: the names of its ``<name>_streets.csv`` files."""
+    return sorted(p.name[: -len("_streets.csv")] for p in folder.glob("*_streets.csv"))
+
+
 def load_city(table: str, key: str = "city.table") -> City:
     """Load and check the two CSV files of city ``table``."""
     folder = SCENARIOS_DIR / "city"
+    plain_name(table, key, "scenarios/city/", city_names(folder))  # nothing outside it
     dist_path, street_path = folder / f"{table}_districts.csv", folder / f"{table}_streets.csv"
     if not dist_path.is_file() or not street_path.is_file():
-        names = sorted(p.name[: -len("_streets.csv")] for p in folder.glob("*_streets.csv"))
-        raise ConfigError(key, table, "a city in scenarios/city/: " + ", ".join(names))
+        raise ConfigError(key, table, "a city in scenarios/city/: " + ", ".join(city_names(folder)))
     districts = _read(dist_path, DISTRICT_COLUMNS, key, table)
     streets = _read(street_path, STREET_COLUMNS, key, table)
     names = tuple(r["district"] for r in districts)

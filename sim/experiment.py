@@ -39,6 +39,7 @@ from sim.config import SimConfig
 from sim.errors import ConfigError
 from sim.model import ReplicationRecords, run_replication
 from sim.validate import check_keys, integer
+from sim.worker_guard import guard_worker
 
 T = TypeVar("T")
 Reduce = Callable[[ReplicationRecords], T]
@@ -142,8 +143,11 @@ def replicate(cfg: SimConfig, rep: int, reduce: Reduce, on_days: DaysProgress | 
 _worker_days_queue = None
 
 
-def _init_worker(queue) -> None:
+def _init_worker(queue, parent_pid: int) -> None:
+    """A pool worker's start: it dies with its parent and leaves Ctrl-C to it
+    (sim.worker_guard), and reports simulated days to ``queue``."""
     global _worker_days_queue
+    guard_worker(parent_pid)  # started by the thread that runs the pool: the parent-death signal is safe
     _worker_days_queue = queue
 
 
@@ -186,7 +190,7 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
     ctx = get_context(MP_CONTEXT)
     queue = ctx.Queue() if on_days is not None else None  # workers' simulated days, to the parent
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(queue,)) as pool:
+                             initargs=(queue, os.getpid())) as pool:
         futures = {pool.submit(replicate_in_worker, cfg, rep, reduce): k for k, rep in enumerate(reps)}
         pending, done_count = set(futures), 0
         try:
@@ -197,11 +201,24 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
                     results[futures[fut]] = fut.result()
                     done_count += 1
                     on_done(done_count, n)
-        except BaseException:
+        except BaseException as err:
             for fut in futures:  # do not start what is still queued
                 fut.cancel()
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                _stop_workers(pool)  # Ctrl-C: do not wait for the running replications
             raise
     return results
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes now (its ``shutdown`` would wait for the
+    replications they are running) and wait for them to end."""
+    processes = list(getattr(pool, "_processes", {}).values())  # CPython's pool keeps them there
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _drain(queue, on_days: DaysProgress | None) -> None:

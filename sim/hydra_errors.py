@@ -31,6 +31,9 @@ def as_config_error(err: BaseException, overrides: list[str], conf_dir: Path) ->
     config folder (to name a bad file by its group)."""
     if isinstance(err, ConfigError):
         return err
+    inner = _config_error_within(err)  # one of ours, raised by a resolver (sim.names) while Hydra resolved
+    if inner is not None:
+        return inner
     if isinstance(err, OverrideParseException):
         key, _, value = err.override.partition("=")
         return ConfigError(key.lstrip("+~") or err.override, value, "a value in Hydra's override grammar "
@@ -67,6 +70,17 @@ def as_config_error(err: BaseException, overrides: list[str], conf_dir: Path) ->
                            + f"; a new key needs a + (+{key}=...)")
     problem = str(getattr(cause, "msg", None) or _first_line(cause or err))
     return ConfigError(key, value, f"a valid value ({_short(problem)})")
+
+
+def _config_error_within(err: BaseException) -> ConfigError | None:
+    """The :class:`ConfigError` that caused ``err`` (its cause or context chain), if any."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, ConfigError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def resolve(cfg) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from sim.errors import ConfigError
+from sim.names import plain_name
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -25,6 +26,7 @@ def load_named(kind: str, name: str, key: str, field: str | tuple[str, ...], inl
     ``scenarios/<kind>/<name>.yaml``; ``key`` names the config key that asked for it,
     for the error message, and ``inline`` what it could have given instead of a name."""
     fields = (field,) if isinstance(field, str) else field
+    plain_name(name, key, f"scenarios/{kind}/", available(kind), inline=f"{inline}, or ")  # nothing outside it
     path = SCENARIOS_DIR / kind / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(key, name, f"{inline}, or a name from scenarios/{kind}/: {', '.join(available(kind))}")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from sim.config import MINUTES_PER_DAY, SimConfig, build_config
-from sim.errors import ConfigError
+from sim.errors import ConfigError, shown
 from sim.scenario_data import SCENARIOS_DIR, available
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def assert_one_line_error(raw: dict, key: str, mentions=()) -> ConfigError:
     msg = str(err)
     assert err.key == key, msg
     assert "\n" not in msg and "\r" not in msg, msg
-    assert msg.startswith(f"config error: {key} = {err.value!r} is not allowed; expected "), msg
+    assert msg.startswith(f"config error: {key} = {shown(err.value)} is not allowed; expected "), msg
     assert err.allowed and err.allowed.strip(), msg
     for text in mentions:
         assert text in msg, f"{text!r} not in {msg!r}"

@@ -152,6 +152,7 @@ def fake_job(sweep: Path, design: str, solved: list[int], extra: int) -> Path:
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(f"- ranking_design={design}\n", encoding="utf-8")
     (job / "summary.json").write_text("{}", encoding="utf-8")
+    (job / "run_complete.json").write_text("{}", encoding="utf-8")  # a finished job (sweep tables take only those)
     write_csv(job / "city_monthly.csv", ["month", "metric", "mean", "ci_low", "ci_high"],
               [[m, "tickets", 1, 1, 1] for m in ("2019-01", "2019-02", "2019-03")])
     streets, state = [], []

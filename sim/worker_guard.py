@@ -1,0 +1,68 @@
+"""Pool workers die with their parent, and leave Ctrl-C to it.
+
+A process pool's workers block waiting for work; if the parent is killed (SIGKILL, the
+OOM killer, a closed terminal) nothing tells them, and they (and multiprocessing's
+resource tracker, which waits for every holder of its pipe) stayed alive for minutes.
+:func:`guard_worker`, called first in a worker (the pool's initializer), makes it die
+with its parent by two means:
+
+- on Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (through ctypes): the kernel kills the
+  worker the moment its parent dies, whatever the worker is doing (even inside C code).
+  The signal follows the parent *thread* that started the worker, so it is used only
+  for pools whose workers are started by the thread that lives as long as the pool
+  (``sim.experiment``'s local pool: the main thread);
+- everywhere, a daemon thread that checks every :data:`WATCHDOG_S` seconds whether the
+  parent is still the one that started the worker (``os.getppid()`` changes when it
+  dies) and ends the worker if not: portable, needs the GIL now and then.
+
+With the workers gone, the resource tracker sees its pipe close and exits too. Workers
+also ignore SIGINT: Ctrl-C reaches the whole process group, and the parent stops the
+pool (``sim.experiment``) and prints the one line (``run.py``), instead of every worker
+printing a traceback.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+
+#: Seconds between the watchdog's looks at the parent [assume: a worker outliving its
+#: parent by a second is harmless; a look costs microseconds].
+WATCHDOG_S = 1.0
+#: ``PR_SET_PDEATHSIG`` of <linux/prctl.h>.
+PR_SET_PDEATHSIG = 1
+#: Exit status of a worker whose parent died.
+ORPHAN_EXIT = 1
+
+
+def guard_worker(parent_pid: int, pdeathsig: bool = True) -> None:
+    """Make this worker ignore SIGINT and die with ``parent_pid`` (see the module)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if pdeathsig:
+        set_parent_death_signal()
+    if os.getppid() != parent_pid:  # the parent died before the guard was in place
+        os._exit(ORPHAN_EXIT)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="die-with-parent", daemon=True).start()
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL if hasattr(signal, "SIGKILL") else 9) -> bool:
+    """Linux: ask the kernel to send ``sig`` to this process when its parent dies; True
+    if set (False on other systems or if prctl is not available)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_S)
+        if os.getppid() != parent_pid:
+            os._exit(ORPHAN_EXIT)
