@@ -163,9 +163,12 @@ def _draw_in_pool(run_dir: Path, baseline_dir: Path | None, out: Path, names: li
     the next chart when it is free; results in the order of ``names``. This process
     has the chart modules imported already, so it draws from the start, while a helper
     spends its first second or two importing them."""
+    import os
     import threading
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
+
+    from sim.worker_guard import guard_worker
 
     todo = list(reversed(names))
     lock = threading.Lock()
@@ -183,7 +186,10 @@ def _draw_in_pool(run_dir: Path, baseline_dir: Path | None, out: Path, names: li
         except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(err)
 
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context(CHART_MP_CONTEXT)) as pool:
+    # helpers die with this process and leave Ctrl-C to it; started by the feeder threads,
+    # so by the watchdog alone, not the parent-death signal (it follows the starting thread)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context(CHART_MP_CONTEXT),
+                             initializer=guard_worker, initargs=(os.getpid(), False)) as pool:
         feeders = [threading.Thread(target=feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
         for t in feeders:
             t.start()
