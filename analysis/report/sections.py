@@ -376,6 +376,36 @@ def footer(cmd: str, run_dir: Path, what: str = "run") -> dict:
 
 
 # ------------------------------------------------------------------ whole reports
+def weight_sets(summary: dict, month: str | None) -> dict | None:
+    """experiment=weight_robustness: per other weight set, the streets that leave (and
+    enter) each class in ``month`` (default the last compared) against the run's own
+    weights (summary.json's ``weight_robustness`` block); None for other runs."""
+    block = summary.get("weight_robustness")
+    months = sorted((block or {}).get("months") or {})
+    if not months:
+        return None
+    month = month if month in months else months[-1]
+    ref = block["reference"]
+    rows = []
+    for name, e in block["months"][month].items():
+        if name == ref:
+            continue
+        w = block["weight_sets"].get(name) or {}
+        cls = e["classes"]
+        rows.append({"name": name, "weights": "/".join(f"{100 * w.get(k, 0):.0f}" for k in
+                                                       ("response", "resolution", "satisfaction")),
+                     "changed": e["streets_changing_class"], "changed_mean": f"{e['streets_changing_class_mean']:g}",
+                     "same": e.get("same_ranks", False),
+                     "cells": [f"{cls[c]['left']} of {cls[c]['reference_n']}" for c in ("advanced", "improving",
+                                                                                         "rectification")],
+                     "out": "、".join(cls["rectification"]["streets_left"]),
+                     "in": "、".join(cls["rectification"]["streets_entered"])})
+    w = block["weight_sets"].get(ref) or {}
+    return {"month": month, "reference": ref, "note": block.get("note"), "rows": rows,
+            "reference_weights": "/".join(f"{100 * w.get(k, 0):.0f}" for k in ("response", "resolution",
+                                                                                 "satisfaction")) if w else ""}
+
+
 def run_context(run_dir: Path) -> dict:
     """Everything ``run.html.j2`` shows of a run directory."""
     run_dir = Path(run_dir)
@@ -388,6 +418,7 @@ def run_context(run_dir: Path) -> dict:
             "scenario": scenario(summary, cfg, hyd), "kpis": kpis(summary, cfg),
             "charts": charts(run_dir / CHARTS_DIR), "league": league(run_dir, summary), "rate_heads": RATE_HEADS,
             "robustness": robustness(summary, cfg, run_dir, league_month(run_dir)),
+            "weight_sets": weight_sets(summary, league_month(run_dir)),
             "assumptions": assumptions(run_dir, cfg),
             "footer": footer(reproduce_command(overrides, launch_options(hyd)), run_dir)}
 
