@@ -39,7 +39,18 @@ def config_fingerprint(raw: dict) -> str:
     model changed simulates again instead of skipping its finished jobs."""
     relevant = {k: v for k, v in raw.items() if k not in NOT_RESULT_KEYS}
     relevant["_model_version"] = model_version()
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(_text_keys(relevant), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _text_keys(value):
+    """``value`` with every mapping key as text: a mapping may mix names and numbers as
+    keys (``streets.capacity.district_factor: {Chaoyang: 1.2, 110119: 0.67}``), which JSON
+    cannot sort."""
+    if isinstance(value, dict):
+        return {str(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_text_keys(v) for v in value]
+    return value
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ from math import isnan
 import numpy as np
 
 from sim.arrivals import FreshArrivals
-from sim.clock import minutes_after, minutes_since_midnight
+from sim.clock import MINUTES_PER_DAY, minutes_after, minutes_since_midnight
 from sim.config import SimConfig
 from sim.engine import Engine
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
@@ -41,6 +41,9 @@ _REDIAL_HEADROOM = 0.125
 #: Slice edges are sums of floats: a seat change at midnight is on the edge that falls
 #: within this many minutes of it (rounding, not a modelling choice).
 _EDGE_ROUNDING_MIN = 1e-9
+#: The days ``call_center.weekend_roster`` applies to (``datetime.weekday``: Saturday,
+#: Sunday) [assume: the statutory weekend; adjusted working days (调休) are not modelled].
+WEEKEND_DAYS = (5, 6)
 #: Block size for the random draws of redialling callers.
 _REDIAL_BLOCK = 4096
 
@@ -135,7 +138,9 @@ class CallCentre:
         self._work_kind = array("b")
 
         roster = cfg.call_center.roster
-        if len(roster) == 1 and not cfg.call_center.seat_changes:
+        if cfg.call_center.weekend_roster is not None:
+            env.process(self._week_roster_process())
+        elif len(roster) == 1 and not cfg.call_center.seat_changes:
             self._set_agents(roster[0])
         else:
             env.process(self._roster_process())
@@ -202,6 +207,33 @@ class CallCentre:
             idx = (idx + 1) % len(roster)
             self._set_agents(roster[idx])
             next_edge += slice_min
+
+    def _week_roster_process(self):
+        """The roster with ``call_center.weekend_roster`` on Saturdays and Sundays
+        (:data:`WEEKEND_DAYS`): each day's roster is chosen at its midnight, so the two may
+        have slices of different lengths; seat changes (at midnight) as in
+        :meth:`_roster_process`. Without a weekend roster that process runs instead."""
+        cc, start = self.cfg.call_center, self.cfg.start
+        changes = [(minutes_after(start, c.at), c.roster, c.weekend_roster) for c in cc.seat_changes]
+        weekday_roster, weekend_roster, k = cc.roster, cc.weekend_roster, 0
+        midnight = -minutes_since_midnight(start)  # the start's midnight, minutes from the start
+        day = start.weekday()
+        while True:
+            while k < len(changes) and changes[k][0] <= midnight + _EDGE_ROUNDING_MIN:
+                weekday_roster, weekend_roster, k = changes[k][1], changes[k][2], k + 1
+            roster = weekend_roster if day in WEEKEND_DAYS else weekday_roster
+            slice_min = MINUTES_PER_DAY / len(roster)
+            for idx, agents in enumerate(roster):
+                edge = midnight + idx * slice_min
+                if edge + slice_min <= self.env.now + _EDGE_ROUNDING_MIN:
+                    continue  # before the start
+                if edge > self.env.now:
+                    yield self.env.timeout(edge - self.env.now)
+                self._set_agents(agents)
+            midnight += MINUTES_PER_DAY
+            day = (day + 1) % 7
+            if midnight > self.env.now:
+                yield self.env.timeout(midnight - self.env.now)
 
     def _set_agents(self, target: int) -> None:
         present = self.idle + self.busy - self.leaving

@@ -54,6 +54,7 @@ class SeatChange:
     at: datetime
     seats: int
     roster: tuple[int, ...]
+    weekend_roster: tuple[int, ...] | None = None  # on Saturdays and Sundays (None: ``roster``)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class CallCenterConfig:
     ticket_share: float
     #: Later seat counts, in date order (empty: ``seats`` and ``roster`` all run long).
     seat_changes: tuple[SeatChange, ...] = ()
+    #: Agents on duty per equal slice of a Saturday or Sunday (None: ``roster`` every day).
+    weekend_roster: tuple[int, ...] | None = None
 
     @property
     def roster_interval_min(self) -> float:
@@ -127,7 +130,7 @@ PASS_THROUGH_KEYS = {"description", "ranking", "executor", "sweep_name", "precis
                      "focal_month", "comparison", "weight_robustness", "max_memory_gb"}
 ARRIVAL_KEYS = {"daily_calls", "intraday_profile", "weekday_factors", "month_factors", "shocks",
                 "redial_prob", "redial_delay", "category_mix"}
-CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
+CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "weekend_roster", "handle_time", "demand_handle_time", "patience", "sl_threshold_s",
                     "ticket_share"}
 
 
@@ -219,7 +222,9 @@ def _call_center(raw: dict, start: datetime, horizon_days: float) -> CallCenterC
     seats = integer(raw.get("seats"), "call_center.seats", lo=1, hi=MAX_SEATS,
                     allowed=f"a whole number >= 1, at most {MAX_SEATS}")
     roster = _roster(raw.get("roster", "full"), seats)
-    seat_changes = _seat_changes(raw.get("seat_changes"), raw.get("roster", "full"), start, horizon_days)
+    weekend_raw = raw.get("weekend_roster")
+    weekend = None if weekend_raw is None else _roster(weekend_raw, seats, WEEKEND_ROSTER_KEY)
+    seat_changes = _seat_changes(raw.get("seat_changes"), raw.get("roster", "full"), start, horizon_days, weekend_raw)
     handle_time = parse_distribution(raw.get("handle_time"), "call_center.handle_time")
     demand_raw = raw.get("demand_handle_time")
     demand_handle = handle_time if demand_raw is None else parse_distribution(
@@ -227,6 +232,7 @@ def _call_center(raw: dict, start: datetime, horizon_days: float) -> CallCenterC
     return CallCenterConfig(
         seats=seats,
         roster=roster,
+        weekend_roster=weekend,
         handle_time=handle_time,
         demand_handle_time=demand_handle,
         patience=parse_distribution(raw.get("patience"), "call_center.patience", allow_infinite=True),
@@ -236,7 +242,8 @@ def _call_center(raw: dict, start: datetime, horizon_days: float) -> CallCenterC
     )
 
 
-def _seat_changes(raw, roster_raw, start: datetime, horizon_days: float) -> tuple[SeatChange, ...]:
+def _seat_changes(raw, roster_raw, start: datetime, horizon_days: float,
+                  weekend_raw=None) -> tuple[SeatChange, ...]:
     """``call_center.seat_changes``: a list of ``{from: "YYYY-MM-DD", seats: N}``, dates
     inside the run (after its start, before its end) and in order; from each date's
     midnight on, the roster is applied to the new seat count. Only a roster that scales
@@ -248,6 +255,10 @@ def _seat_changes(raw, roster_raw, start: datetime, horizon_days: float) -> tupl
     if not _roster_scales(roster_raw):
         raise ConfigError("call_center.roster", roster_raw,
                           "full or a roster file giving seat_share when call_center.seat_changes is set "
+                          "(a list of agent counts cannot follow a change of seats)")
+    if weekend_raw is not None and not _roster_scales(weekend_raw, WEEKEND_ROSTER_KEY):
+        raise ConfigError(WEEKEND_ROSTER_KEY, weekend_raw,
+                          "null, full or a roster file giving seat_share when call_center.seat_changes is set "
                           "(a list of agent counts cannot follow a change of seats)")
     end = start + timedelta(days=horizon_days)
     out, previous = [], start
@@ -269,26 +280,32 @@ def _seat_changes(raw, roster_raw, start: datetime, horizon_days: float) -> tupl
             raise ConfigError(f"{k}.from", when if not isinstance(when, date) else str(when), allowed)
         seats = integer(item.get("seats"), f"{k}.seats", lo=1, hi=MAX_SEATS,
                         allowed=f"a whole number >= 1, at most {MAX_SEATS}")
-        out.append(SeatChange(at=at, seats=seats, roster=_roster(roster_raw, seats)))
+        out.append(SeatChange(at=at, seats=seats, roster=_roster(roster_raw, seats),
+                              weekend_roster=None if weekend_raw is None else _roster(weekend_raw, seats,
+                                                                                      WEEKEND_ROSTER_KEY)))
         previous = at
     return tuple(out)
 
 
-def _roster_scales(raw) -> bool:
-    """Does this ``call_center.roster`` scale with the seats?"""
+def _roster_scales(raw, key: str = "call_center.roster") -> bool:
+    """Does this ``call_center.roster`` (or ``weekend_roster``) scale with the seats?"""
     if raw == "full":
         return True
     if isinstance(raw, str):
-        field, _ = load_named("rosters", raw, "call_center.roster", ("agents", "seat_share"))
+        field, _ = load_named("rosters", raw, key, ("agents", "seat_share"))
         return field == "seat_share"
     return False
 
 
-def _roster(raw, seats: int) -> tuple[int, ...]:
+#: The key of the weekend roster (Saturdays and Sundays; sim/callcenter.py WEEKEND_DAYS).
+WEEKEND_ROSTER_KEY = "call_center.weekend_roster"
+
+
+def _roster(raw, seats: int, key: str = "call_center.roster") -> tuple[int, ...]:
     """Agents on duty per slice of the day. ``full``: every seat; a list of agent
     counts; or a named file in scenarios/rosters/ giving ``agents`` or ``seat_share``
-    (a share of ``seats`` per slice, so the roster scales when seats change)."""
-    key = "call_center.roster"
+    (a share of ``seats`` per slice, so the roster scales when seats change). ``key``:
+    ``call_center.roster`` or ``call_center.weekend_roster`` (the same forms)."""
     if raw == "full":
         return (seats,)
     field, values = "agents", raw

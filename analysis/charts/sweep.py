@@ -174,6 +174,8 @@ def handle_and_patience(cfg: Mapping) -> tuple[float | None, float | None, str |
     if roster not in (None, "full"):
         why = (f"the roster ({roster if isinstance(roster, str) else 'a list'}) does not staff every seat all day, "
                "so agents on duty differ from seats")
+    elif cc.get("weekend_roster") not in (None, "full"):
+        why = "the weekend roster does not staff every seat all day, so agents on duty differ from seats"
     return handle, patience, why
 
 
