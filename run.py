@@ -21,6 +21,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+import hotline_sim
+
 # Kept light on purpose: the local executor's workers start with 'spawn' and import this
 # module again just to simulate, so the chart and report modules (and matplotlib) are
 # imported inside main(), and only when charts or a report are made.
@@ -52,8 +54,9 @@ from sim.names import register_resolvers
 #: The run's own log lines (``__name__`` is "__main__" under ``python run.py``). Hydra
 #: sends logging to the console and to the run directory's run.log.
 log = logging.getLogger("run")
-#: The primary config folder (``config_path`` of ``main``).
-CONF_DIR = Path(__file__).resolve().parent / "conf"
+#: The primary config folder (``config_path`` of ``main``): the checkout's conf/, or the
+#: installed package's copy (hotline_sim.paths), so that ``hotline-sim`` works anywhere.
+CONF_DIR = hotline_sim.CONF_DIR
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
 EXIT_INTERRUPTED = 130
 #: The run directory of the run in progress (for the one line Ctrl-C prints).
@@ -80,7 +83,7 @@ def keep_info_in_run_log() -> None:
             handler.addFilter(_InfoToRunLogOnly())
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     keep_info_in_run_log()

@@ -70,8 +70,10 @@ from pathlib import Path
 
 import numpy as np
 
+import hotline_sim
+
 REPO = Path(__file__).resolve().parent.parent
-CONF_DIR = REPO / "conf"
+CONF_DIR = hotline_sim.CONF_DIR  # the checkout's conf/, or the installed package's copy
 FITTED_YAML = CONF_DIR / "accountability" / "fitted_2019.yaml"
 SCENARIO = "beijing_2019_year"
 #: 28 warm-up days from 2018-12-04, then 1 January to 13 November 2019 00:00: October's

@@ -15,12 +15,12 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
-import importlib.metadata
 import json
 from pathlib import Path
 
 import yaml
 
+import hotline_sim
 from analysis.io import CSV_ENCODING, write_json_atomic
 
 #: Config keys that do not change a run's results (where it runs, what a sweep is called,
@@ -30,15 +30,20 @@ NOT_RESULT_KEYS = ("executor", "sweep_name", "charts", "report", "comparison", "
 
 #: What the model's results depend on besides the config: its code and its data files.
 MODEL_DIRS = ("sim", "scenarios")
-PACKAGE = "hotline-sim"
+PACKAGE = hotline_sim.paths.DIST_NAME
+#: The sub-folders of a user's ``data_dir`` the model reads (sim.scenario_data.KINDS).
+DATA_DIR_KINDS = ("profiles", "rosters", "category_mix", "city")
 
 
 def config_fingerprint(raw: dict) -> str:
-    """A hash of everything that can change the results: the composed config and the
+    """A hash of everything that can change the results: the composed config, the
     model's version (:func:`model_version`), so that re-running a sweep after the
-    model changed simulates again instead of skipping its finished jobs."""
+    model changed simulates again instead of skipping its finished jobs, and the content
+    of the user's ``data_dir`` (its data sub-folders: an edited roster there is a new run)."""
     relevant = {k: v for k, v in raw.items() if k not in NOT_RESULT_KEYS}
     relevant["_model_version"] = model_version()
+    if isinstance(raw.get("data_dir"), str):
+        relevant["_data_dir"] = data_dir_hash(Path(raw["data_dir"]))
     return hashlib.sha256(json.dumps(_text_keys(relevant), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -56,26 +61,42 @@ def _text_keys(value):
 @functools.lru_cache(maxsize=1)
 def model_version() -> str:
     """The package version and a hash of the model's code and data (every file under
-    ``sim/`` and ``scenarios/``, by relative path and content): ``0.1.0+<hash>``."""
-    return f"{package_version() or 'unknown'}+{tree_hash(Path(__file__).resolve().parent.parent, MODEL_DIRS)}"
+    ``sim/`` and ``scenarios/``, by relative path and content): ``0.1.0+<hash>``. The
+    folders are found where they are (a checkout, or an installed wheel, whose
+    ``scenarios/`` is ``hotline_sim/scenarios``) and hashed under the same names."""
+    import sim
+
+    folders = {"sim": Path(sim.__file__).resolve().parent, "scenarios": hotline_sim.SCENARIOS_DIR}
+    return f"{package_version() or 'unknown'}+{folders_hash(folders)}"
 
 
 def package_version() -> str:
-    """The installed version of this package ("" when not installed)."""
-    try:
-        return importlib.metadata.version(PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        return ""
+    """This package's version (hotline_sim.__version__)."""
+    return hotline_sim.__version__
 
 
 def tree_hash(root: Path, folders) -> str:
     """A hash of every file under ``root/<folder>`` (relative path and content;
     byte-code caches left out)."""
+    return folders_hash({folder: Path(root) / folder for folder in folders})
+
+
+def data_dir_hash(data_dir: Path) -> str:
+    """A hash of the data files in a user's ``data_dir`` (its sub-folders the model
+    reads, :data:`DATA_DIR_KINDS`; a folder that is missing hashes as empty)."""
+    return folders_hash({kind: Path(data_dir) / kind for kind in DATA_DIR_KINDS})
+
+
+def folders_hash(folders: dict[str, Path]) -> str:
+    """A hash of every file under each ``folders[name]``, by ``name/<path inside>`` and
+    content (byte-code caches left out), so the same files hash the same wherever the
+    folders are."""
     digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted((root / folder).rglob("*")):
+    for name, folder in folders.items():
+        for path in sorted(Path(folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+                rel = f"{name}/{path.relative_to(folder).as_posix()}"
+                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 

@@ -16,6 +16,8 @@ from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
                              get, hydra_files, read_csv, read_json)
 from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
+from analysis.rundir import model_version
+from hotline_sim import __version__
 from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, focal_month, league_months,
                              league_tables, ranking_rows, robustness_outputs)
 from sim.ranking import CLASS_ZH, WEIGHT_KEYS
@@ -58,7 +60,10 @@ def summarise(scenario: str, meta: dict, per_rep: list[dict]) -> dict:
         entry = bounded_ci(name, values)
         entry["per_replication"] = [_clean(v) for v in values]
         metrics[name] = entry
-    out = {"scenario": scenario, "replications": len(per_rep), **meta, "metrics": metrics}
+    # which hotline-sim made it: the package's version (pyproject.toml), and that version
+    # with a hash of the model's code and data (sim/, scenarios/), as the fingerprint uses
+    out = {"scenario": scenario, "replications": len(per_rep), "hotline_sim_version": __version__,
+           "model_version": model_version(), **meta, "metrics": metrics}
     if per_rep[0].get("monthly"):
         out["league_months"] = league_months(per_rep)
     return out

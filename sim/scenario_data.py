@@ -9,10 +9,12 @@ from pathlib import Path
 
 import yaml
 
+import hotline_sim
 from sim.errors import ConfigError
 from sim.names import plain_name
 
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+#: The shipped data files (the checkout's scenarios/, or the installed package's copy).
+SCENARIOS_DIR = hotline_sim.SCENARIOS_DIR
 
 
 def available(kind: str) -> list[str]:
