@@ -45,7 +45,7 @@ from analysis.summary import format_league, format_table, summarise, write_outpu
 from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
-from sim.config_files import check_config_dirs
+from sim.config_files import check_config_dirs, check_group_choices
 from sim.errors import ConfigError
 from sim.hydra_errors import COMPOSITION_ERRORS, as_config_error, resolve
 from sim.experiment import ExecutorConfig, all_cores, build_executor_config, run_experiment, run_until_precise
@@ -267,6 +267,7 @@ def cli() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         check_config_dirs(config_dirs(args), CONF_DIR / "config.yaml")  # scenario files are data (sim.config_files)
+        check_group_choices(args, config_dirs(args))  # scenario=../x: a name, not a path
         main()
     except (ConfigError, *COMPOSITION_ERRORS) as err:
         print(as_config_error(err, args, CONF_DIR), file=sys.stderr)

@@ -52,6 +52,26 @@ def check_config_dirs(dirs: list[Path], primary: Path) -> None:
             check_file(path, rel.with_suffix("").as_posix(), at_root=len(rel.parts) == 1)
 
 
+def check_group_choices(args: list[str], dirs: list[Path]) -> None:
+    """Refuse a command-line choice of a config group (``scenario=...``, ``dispatch=...``)
+    that is a path rather than a name (``..``, a leading ``/``): Hydra would load that
+    file from outside the group's folder (``scenario=../experiment/x``)."""
+    groups: dict[str, set[str]] = {}
+    for folder in dirs:
+        for sub in Path(folder).iterdir() if Path(folder).is_dir() else ():
+            if sub.is_dir() and sub.name != HYDRA_GROUP:
+                groups.setdefault(sub.name, set()).update(p.stem for p in sub.glob("*.yaml"))
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        group = key.lstrip("+~")
+        if not eq or group not in groups:
+            continue
+        for choice in value.split(","):
+            choice = choice.strip()
+            if ".." in choice.replace("\\", "/").split("/") or choice.startswith(("/", "\\")):
+                raise ConfigError(group, choice, "one of " + ", ".join(sorted(groups[group])))
+
+
 def check_file(path: Path, name: str, at_root: bool = False) -> None:
     """Refuse config file ``path`` (``name``: group/option, for the message; ``at_root``:
     a file outside any group, whose default package is the root) if it sets what

@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from sim.config import build_config
-from sim.config_files import check_config_dirs, check_file
+from sim.config_files import check_config_dirs, check_file, check_group_choices
 from sim.errors import MAX_VALUE_CHARS, ConfigError
 from sim.names import MAX_FOLDER_BYTES, folder_name, is_plain, sweep_name
 
@@ -170,3 +170,12 @@ def test_the_shipped_config_files_and_an_experiments_sweep_are_allowed(tmp_path)
                     "      call_center.seats: 400,500\n", encoding="utf-8")
     check_file(path, "experiment/exp")
     assert is_plain("beijing_2019") and not is_plain("../beijing_2019")
+
+
+@pytest.mark.parametrize("arg", ["scenario=../experiment/policy_compare", "dispatch=/etc/x", "+scenario=..\\x",
+                                 "scenario=erlang_flat,../config"])
+def test_a_config_group_choice_is_a_name_not_a_path(arg):
+    with pytest.raises(ConfigError) as err:
+        check_group_choices([arg], [CONF_DIR])
+    assert err.value.key == arg.split("=")[0].lstrip("+") and "one of " in err.value.allowed
+    check_group_choices(["scenario=erlang_flat", "dispatch=two_level,whistle", "description=a/../b"], [CONF_DIR])
