@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.accountability import CAUGHT, GAMED
+from sim.clock import month_bounds
 from sim.ranking import RATES, assessment_counts, rates_from_counts, said_solved
 from sim.records import BASIC, REPEAT, SATISFIED, CallRecords, TicketRecords
 from sim.records import SURVEY_MADE as MADE
@@ -187,31 +188,20 @@ def _rates(c: dict, basic_weight: float) -> dict:
 
 
 def _months(calls: CallRecords, t_min: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-    """Index of the calendar month of each time (0 = the month the window starts in),
-    and each month's label -> its end in minutes from the start."""
-    start64 = np.datetime64(calls.start, "m")
-    def month_of(x):
-        return (start64 + np.asarray(x, dtype=np.int64).astype("timedelta64[m]")).astype("datetime64[M]")
-    first = month_of([calls.warmup_min])[0]
-    last = month_of([calls.horizon_min - 1e-6])[0]
-    labels = np.arange(first, last + np.timedelta64(1, "M"))
-    finite = np.where(np.isnan(t_min), 0, t_min)
-    key = (month_of(finite) - first).astype(np.int64)
-    ends = {str(lab): float(((lab + np.timedelta64(1, "M")).astype("datetime64[m]") - start64)
-                            / np.timedelta64(1, "m")) for lab in labels}
-    return key, ends
+    """Index of the calendar month of each time (0 = the month the window starts in;
+    -1 before it, the number of months after the last, NaN as -1), and each month's
+    label -> its end in minutes from the start."""
+    bounds = month_bounds(calls.start, calls.warmup_min, calls.horizon_min)
+    edges = np.array([begin for _, begin, _ in bounds] + [bounds[-1][2]])
+    key = np.searchsorted(edges, np.where(np.isnan(t_min), -np.inf, t_min), side="right") - 1
+    return key.astype(np.int64), {label: end for label, _, end in bounds}
 
 
 def month_coverage(calls: CallRecords) -> dict[str, float]:
     """Share of each calendar month inside the measured window [warmup, horizon)."""
-    _, ends = _months(calls, np.zeros(0))
-    start64 = np.datetime64(calls.start, "m")
-    out = {}
-    for label, end in ends.items():
-        begin = float((np.datetime64(label, "M").astype("datetime64[m]") - start64) / np.timedelta64(1, "m"))
-        inside = max(0.0, min(end, calls.horizon_min) - max(begin, calls.warmup_min))
-        out[label] = inside / (end - begin)
-    return out
+    lo, hi = calls.warmup_min, calls.horizon_min
+    return {label: max(0.0, min(end, hi) - max(begin, lo)) / (end - begin)
+            for label, begin, end in month_bounds(calls.start, lo, hi)}
 
 
 def lead_time_histogram(t: TicketRecords, calls: CallRecords, n_urgency: int) -> np.ndarray:

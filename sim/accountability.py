@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.clock import MINUTES_PER_DAY
+from sim.clock import MINUTES_PER_DAY, month_bounds
 from sim.errors import ConfigError
 from sim.validate import integer, number, section
 
@@ -266,18 +266,8 @@ class StreetState:
 def month_starts(start, horizon_min: float, warmup_min: float) -> list[tuple[str, float, float]]:
     """Calendar months whose whole length lies inside the measured window, as
     (label 'YYYY-MM', start, end) in minutes from ``start`` (a datetime)."""
-    start64 = np.datetime64(start, "m")
-    first = (start64 + np.timedelta64(int(math.ceil(warmup_min)), "m")).astype("datetime64[M]")
-    out = []
-    month = first
-    while True:
-        lo = float((month.astype("datetime64[m]") - start64) / np.timedelta64(1, "m"))
-        hi = float(((month + np.timedelta64(1, "M")).astype("datetime64[m]") - start64) / np.timedelta64(1, "m"))
-        if hi > horizon_min:
-            return out
-        if lo >= warmup_min:
-            out.append((str(month), lo, hi))
-        month = month + np.timedelta64(1, "M")
+    return [(label, lo, hi) for label, lo, hi in month_bounds(start, warmup_min, horizon_min)
+            if lo >= warmup_min and hi <= horizon_min]
 
 
 def publication_min(month_end_min: float, publish_day: int) -> float:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_HOUR = 60
+#: The window [lo, hi) ends just before ``hi``: its last month is the one holding
+#: ``hi`` minus this (a rounding margin, not a modelling choice).
+MONTH_END_EPSILON_MIN = 1e-6
 DAYS_PER_WEEK = 7
 SECONDS_PER_MINUTE = 60
 #: Office openings are listed this many days past the end of the run, so a ticket
@@ -36,6 +39,27 @@ def minutes_to_calendar(start: datetime, t_min: np.ndarray) -> tuple[np.ndarray,
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     month = days.astype("datetime64[M]").astype(np.int64) % 12
     return weekday, month, minute_of_day
+
+
+def month_bounds(start: datetime, lo_min: float, hi_min: float) -> list[tuple[str, float, float]]:
+    """Every calendar month that overlaps [``lo_min``, ``hi_min``) minutes after
+    ``start`` (a naive local date-time), as (label 'YYYY-MM', begin, end) in minutes
+    from ``start``, exact (a start with seconds included); the first and last may reach
+    outside the interval. One place for month arithmetic: the monthly tables and the
+    accountability loop's months."""
+    def first_of_month_at(t_min: float) -> datetime:
+        t = start + timedelta(minutes=t_min)
+        return datetime(t.year, t.month, 1)
+
+    def next_month(m: datetime) -> datetime:
+        return datetime(m.year + m.month // 12, m.month % 12 + 1, 1)
+
+    out, month, last = [], first_of_month_at(lo_min), first_of_month_at(hi_min - MONTH_END_EPSILON_MIN)
+    while month <= last:
+        following = next_month(month)
+        out.append((f"{month.year:04d}-{month.month:02d}", minutes_after(start, month), minutes_after(start, following)))
+        month = following
+    return out
 
 
 class OfficeHours:
