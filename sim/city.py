@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.errors import ConfigError
 from sim.names import plain_name
-from sim.scenario_data import SCENARIOS_DIR
+from sim.scenario_data import SCENARIOS_DIR, folders, where as searched_in
 
 DISTRICT_COLUMNS = ("district", "district_zh", "code", "population_10k", "streets")
 STREET_COLUMNS = ("street_id", "code", "street", "street_zh", "kind", "district", "population_10k", "demand_weight",
@@ -59,12 +59,17 @@ def city_names(folder: Path) -> list[str]:
 
 
 def load_city(table: str, key: str = "city.table") -> City:
-    """Load and check the two CSV files of city ``table``."""
-    folder = SCENARIOS_DIR / "city"
-    plain_name(table, key, "scenarios/city/", city_names(folder))  # nothing outside it
+    """Load and check the two CSV files of city ``table``: from the user's
+    ``<data_dir>/city/`` if it holds both, else from ``scenarios/city/``
+    (sim.scenario_data.folders)."""
+    searched = folders("city", SCENARIOS_DIR / "city")
+    names = sorted({n for folder in searched for n in city_names(folder)})
+    plain_name(table, key, searched_in("city", SCENARIOS_DIR / "city"), names)  # nothing outside it
+    folder = next((f for f in searched if (f / f"{table}_districts.csv").is_file()
+                   and (f / f"{table}_streets.csv").is_file()), None)
+    if folder is None:
+        raise ConfigError(key, table, f"a city in {searched_in('city', SCENARIOS_DIR / 'city')}: " + ", ".join(names))
     dist_path, street_path = folder / f"{table}_districts.csv", folder / f"{table}_streets.csv"
-    if not dist_path.is_file() or not street_path.is_file():
-        raise ConfigError(key, table, "a city in scenarios/city/: " + ", ".join(city_names(folder)))
     districts = _read(dist_path, DISTRICT_COLUMNS, key, table)
     streets = _read(street_path, STREET_COLUMNS, key, table)
     names = tuple(r["district"] for r in districts)

@@ -17,7 +17,7 @@ from sim.clock import MINUTES_PER_DAY
 from sim.distributions import Distribution, parse_distribution
 from sim.errors import ConfigError
 from sim.ranking import RankingConfig, build_ranking_config
-from sim.scenario_data import load_named
+from sim.scenario_data import data_dir_value, load_named, searching
 from sim.ticket_config import SECTION_KEYS, TicketsConfig, build_tickets_config
 from sim.validate import check_keys, datetime_value, integer, listing, number
 
@@ -122,7 +122,7 @@ MAX_REPLICATIONS = 100_000
 LATEST_RUN_END = datetime(9990, 1, 1)
 
 TOP_KEYS = {"scenario", "seed", "replications", "horizon_days", "warmup_days", "start", "arrivals", "call_center",
-            "accountability", *SECTION_KEYS}
+            "accountability", "data_dir", *SECTION_KEYS}
 # Free text a scenario may carry (shown in summary.json), the league-table settings
 # (validated by analysis.ranking, which uses them), where replications run, and what is
 # drawn after the run (charts, report: analysis.run_outputs): not used by the model.
@@ -152,8 +152,14 @@ def check_focal_month(value, start: datetime, warmup_days: float, horizon_days: 
 
 
 def build_config(raw: dict) -> SimConfig:
-    """Validate a composed config mapping and return the typed :class:`SimConfig`."""
+    """Validate a composed config mapping and return the typed :class:`SimConfig`; named
+    data files are looked for in the config's ``data_dir`` first (sim.scenario_data)."""
     check_keys(raw, TOP_KEYS | PASS_THROUGH_KEYS, "")
+    with searching(data_dir_value(raw.get("data_dir"))):
+        return _build_config(raw)
+
+
+def _build_config(raw: dict) -> SimConfig:
     for key in ("arrivals", "call_center"):
         if not isinstance(raw.get(key), dict):
             raise ConfigError(key, raw.get(key), "a mapping (section of the config)")

@@ -128,3 +128,15 @@ def test_the_hotline_sim_command_runs_a_scenario_from_anywhere(installed, tmp_pa
     bad = run_in(work, bin_dir / "hotline-sim", *SHORT_RUN, "call_center.seats=-1", f"hydra.run.dir={tmp_path / 'bad'}")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("config error: call_center.seats")
 
+
+def test_a_roster_of_ones_own_with_the_installed_tool(installed, tmp_path):
+    _, bin_dir, work = installed
+    mine = tmp_path / "plans" / "rosters"
+    mine.mkdir(parents=True)
+    (mine / "thirty.yaml").write_text('source: "[assume] a planner\'s roster"\nagents: [30]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_in(work, bin_dir / "hotline-sim", *SHORT_RUN, "replications=1", f"data_dir={tmp_path / 'plans'}",
+                  "call_center.roster=thirty", f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["metrics"]["agents_on_duty_mean"]["mean"] == pytest.approx(30)
