@@ -31,9 +31,6 @@ DEFAULT = "default"
 MAX_DEADLINE_H = 365 * 24.0
 #: The largest urgency-class processing_scale (a multiple of a street's processing time).
 MAX_PROCESSING_SCALE = 100.0
-#: The highest misroute chance: at 1 every ticket would bounce between wrong units and
-#: reviews for ever; below it the expected bounces are at most 1 / (1 - p) = 100.
-MAX_MISROUTE_PROB = 0.99
 #: Logit coefficients beyond this size would make a chance 0 or 1 in all but name.
 MAX_LOGIT = 20.0
 #: District desks sized to this share of their open time when a config leaves it out
@@ -223,8 +220,10 @@ def _prob(raw: dict, key: str, section: str) -> float:
     return number(raw.get(key), f"{section}.{key}", lo=0, hi=1)
 
 
-def _misroute_prob(raw: dict, section: str) -> float:
-    return number(raw.get("misroute_prob"), f"{section}.misroute_prob", lo=0, hi=MAX_MISROUTE_PROB)
+def _misroute_prob(raw: dict, section: str, policy) -> float:
+    """A misroute chance, at most what the dispatch policy accepts
+    (``MAX_MISROUTE_PROB``: below 1 where wrong units return tickets)."""
+    return number(raw.get("misroute_prob"), f"{section}.misroute_prob", lo=0, hi=policy.MAX_MISROUTE_PROB)
 
 
 def hours_limit(value, key: str) -> float:
@@ -278,7 +277,7 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
                                   lo=1 if worker == "desk" else 0, hi=MAX_STATION_SERVERS,
                                   allowed=f"a whole number >= {int(worker == 'desk')}, at most {MAX_STATION_SERVERS}"),
         centre_work_time=parse_distribution(centre.get("work_time"), f"{s}.centre.work_time"),
-        centre_misroute_prob=_misroute_prob(centre, f"{s}.centre"),
+        centre_misroute_prob=_misroute_prob(centre, f"{s}.centre", policy),
         district_desk_staff=(None if desk.get("staff") == "auto" else integer(
             desk.get("staff"), f"{s}.district_desk.staff", lo=1, hi=MAX_STATION_SERVERS,
             allowed=f"auto, or a whole number of dispatchers per district >= 1, at most {MAX_STATION_SERVERS}")),
@@ -286,7 +285,7 @@ def _dispatch(raw: dict, categories: tuple[str, ...]) -> DispatchConfig:
                                                 f"{s}.district_desk.target_utilisation", lo=MIN_TARGET_UTILISATION, hi=1),
         district_desk_hours=_choice(desk.get("hours"), f"{s}.district_desk.hours", HOURS),
         district_work_time=parse_distribution(desk.get("work_time"), f"{s}.district_desk.work_time"),
-        district_misroute_prob=_misroute_prob(desk, f"{s}.district_desk"),
+        district_misroute_prob=_misroute_prob(desk, f"{s}.district_desk", policy),
         review_time=parse_distribution(raw.get("review_time"), f"{s}.review_time"),
         options=policy.parse_options({k: raw[k] for k in policy.OPTION_KEYS if k in raw}, categories),
     )

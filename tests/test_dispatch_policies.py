@@ -101,19 +101,28 @@ def test_first_responsibility_without_misrouting_is_direct_dispatch():
 
 
 def test_a_wrongly_assigned_ticket_reaches_its_street_after_the_coordination_time():
-    """Every street ticket sent to a wrong street (99% of them here: the most
-    dispatch.centre.misroute_prob allows) reaches the right one exactly the coordination
-    time after the centre dispatched it, the others at once, and none is returned."""
-    cfg = full_config("dispatch=first_responsibility", "dispatch.centre.misroute_prob=0.99",
+    """Every street ticket sent to a wrong street (all of them here: with no returns
+    the policy accepts dispatch.centre.misroute_prob=1) reaches the right one exactly
+    the coordination time after the centre dispatched it, and none is returned."""
+    cfg = full_config("dispatch=first_responsibility", "dispatch.centre.misroute_prob=1",
                       "dispatch.coordination_time.dist=deterministic", "dispatch.coordination_time.mean_h=3",
                       "~dispatch.coordination_time.cv", *QUICK)
     t = run_replication(cfg, 0).tickets
     street = (t.street >= 0) & ~np.isnan(t.delivered_min)
     assert street.sum() > 1000 and t.returns.max() == 0
     delay = t.delivered_min[street] - t.dispatched_min[street]
-    coordinated = delay > 0
-    assert np.allclose(delay[coordinated], 180.0) and np.all(delay[~coordinated] == 0)
-    assert coordinated.mean() > 0.97
+    assert np.allclose(delay, 180.0)
+
+
+def test_the_misroute_cap_is_the_policy_s():
+    """A policy whose wrong streets return tickets refuses a misroute chance of 1 (every
+    ticket would bounce for ever), naming the key and the policy's limit; first-contact
+    responsibility (no returns) accepts it."""
+    for policy in ("direct", "two_level"):
+        with pytest.raises(ConfigError, match=r"dispatch.centre.misroute_prob = 1.*0.99"):
+            full_config(f"dispatch={policy}", "dispatch.centre.misroute_prob=1", *QUICK)
+    assert full_config("dispatch=first_responsibility", "dispatch.centre.misroute_prob=1",
+                       *QUICK).tickets.dispatch.centre_misroute_prob == 1.0
 
 
 def test_first_responsibility_dispatches_faster_than_returns():

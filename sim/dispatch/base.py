@@ -59,6 +59,11 @@ class DispatchPolicy(ABC):
     uses_district_desk: ClassVar[bool] = False
     #: Keys of the ``dispatch`` section that belong to this policy alone.
     OPTION_KEYS: ClassVar[frozenset[str]] = frozenset()
+    #: The highest ``misroute_prob`` the policy accepts. Where a wrong unit returns the
+    #: ticket, 1 would bounce every ticket between wrong units and reviews for ever;
+    #: below it the expected bounces are at most 1 / (1 - p) = 100. A policy with no
+    #: returns may accept 1 (every ticket to a wrong unit first).
+    MAX_MISROUTE_PROB: ClassVar[float] = 0.99
     #: A queued ticket's caseworker time, relative to its drawn processing time.
     processing_scale: float = 1.0
 

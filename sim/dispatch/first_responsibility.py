@@ -27,6 +27,7 @@ class Policy(direct.Policy):
                    "by mistake may not return it; it coordinates with the right street instead")
     source = "北京市接诉即办工作条例 (2021): 首接负责 (the first unit to receive a demand is responsible for it)"
     OPTION_KEYS = frozenset({"coordination_time"})
+    MAX_MISROUTE_PROB = 1.0  # no returns, so no bouncing: every ticket may go to a wrong street first
 
     @classmethod
     def parse_options(cls, raw: dict, categories: tuple[str, ...]):
