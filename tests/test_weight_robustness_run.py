@@ -114,6 +114,17 @@ def test_the_old_sweep_command_gets_a_clear_message(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_sweep_of_other_keys_with_the_experiment_is_allowed():
+    """-m with something else to sweep (seats) runs the experiment once per job."""
+    sys.path.insert(0, str(REPO))
+    from run import refuse_weight_robustness_sweep
+    assert refuse_weight_robustness_sweep(["-m", "experiment=weight_robustness", "call_center.seats=400,500"]) is None
+    assert refuse_weight_robustness_sweep(["experiment=weight_robustness"]) is None
+    assert refuse_weight_robustness_sweep(["-m", "call_center.seats=400,500"]) is None
+    assert refuse_weight_robustness_sweep(["--multirun", "experiment=weight_robustness", "seed=1",
+                                           "arrivals.shocks=[{start: x, days: 1}]"]) is not None
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The experiment (one simulation), and the same seed simulated with ranking=w10_50_40."""
