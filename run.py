@@ -44,6 +44,7 @@ from analysis.street_state import accountability_summary, write_street_state
 from analysis.summary import format_league, format_table, summarise, write_outputs
 from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions
+from sim.group_overrides import check_group_values
 from sim.config import build_config
 from sim.config_files import check_config_dirs, check_group_choices
 from sim.errors import ConfigError
@@ -268,6 +269,7 @@ def cli() -> None:
     try:
         check_config_dirs(config_dirs(args), CONF_DIR / "config.yaml")  # scenario files are data (sim.config_files)
         check_group_choices(args, config_dirs(args))  # scenario=../x: a name, not a path
+        check_group_values(args, CONF_DIR)  # ranking=-1: one line, not Hydra's ValueError
         main()
     except (ConfigError, *COMPOSITION_ERRORS) as err:
         print(as_config_error(err, args, CONF_DIR), file=sys.stderr)

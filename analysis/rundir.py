@@ -43,7 +43,7 @@ def config_fingerprint(raw: dict) -> str:
     relevant = {k: v for k, v in raw.items() if k not in NOT_RESULT_KEYS}
     relevant["_model_version"] = model_version()
     if isinstance(raw.get("data_dir"), str):
-        relevant["_data_dir"] = data_dir_hash(Path(raw["data_dir"]))
+        relevant["_data_dir"] = data_dir_hash(Path(raw["data_dir"]).expanduser())
     return hashlib.sha256(json.dumps(_text_keys(relevant), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

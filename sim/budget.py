@@ -134,12 +134,12 @@ def expected_fresh_calls(cfg) -> float:
     factor = np.asarray(a.weekday_factors)[weekday] * np.asarray(a.month_factors)[month]
     weight = np.ones(days)
     weight[-1] = cfg.horizon_days - (days - 1)
-    total = a.daily_calls * float(factor @ weight)
-    end = cfg.start + timedelta(days=cfg.horizon_days)
+    with np.errstate(over="ignore"):  # factors of 1e308: an estimate of inf, refused
+        total = a.daily_calls * float(factor @ weight)
     top = float(factor.max()) if days else 0.0
     for shock in a.shocks:
-        shock_end = shock.start + timedelta(days=shock.days)
-        overlap = (min(end, shock_end) - max(cfg.start, shock.start)) / timedelta(days=1)
+        begins = (shock.start - cfg.start) / timedelta(days=1)  # days from the start (a shock may last 1e308)
+        overlap = min(cfg.horizon_days, begins + shock.days) - max(0.0, begins)
         if overlap <= 0:
             continue
         share = 1.0 if shock.categories is None else sum(
@@ -158,8 +158,9 @@ def estimate(cfg, executor, rank_cfg=None, max_replications: int | None = None) 
     if cfg.tickets is not None:
         t = cfg.tickets
         unresolved = 1.0 - min(*t.streets.resolve_prob.values(), t.departments.resolve_prob)
-        with_repeats = tickets / (1.0 - min(t.repeat.prob * unresolved, MAX_CHAIN_RATIO))
-        calls, tickets = calls + (with_repeats - tickets), with_repeats
+        chain = min(t.repeat.prob * unresolved, MAX_CHAIN_RATIO)
+        repeats = tickets * chain / (1.0 - chain)
+        calls, tickets = calls + repeats, tickets + repeats
     pieces = math.ceil(cfg.horizon_days) * len(cfg.arrivals.intraday_profile) + 2 * len(cfg.arrivals.shocks) + 2
     schedule = pieces * (SCHEDULE_BYTES_PER_PIECE + SCHEDULE_BYTES_PER_PIECE_CATEGORY * len(cfg.arrivals.categories))
     replication = calls * BYTES_PER_CALL + (tickets * BYTES_PER_TICKET if cfg.tickets is not None else 0) + schedule
@@ -250,6 +251,6 @@ def check_fits(cfg, executor, rank_cfg=None, max_replications: int | None = None
     estimate otherwise."""
     limit, source = memory_limit(max_memory_gb)
     est = estimate(cfg, executor, rank_cfg, max_replications)
-    if limit is not None and est.peak_bytes > limit:
+    if limit is not None and not est.peak_bytes <= limit:  # NaN (inf - inf) cannot fit either
         raise RunTooBig(est, limit, source)
     return est

@@ -6,6 +6,7 @@ Each of these ran until MemoryError after minutes before (or ran at all: 10^9
 replications, 10^9 robustness draws)."""
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -146,3 +147,12 @@ def test_cli_refuses_at_once_in_one_line(tmp_path):
     assert proc.returncode == 2 and len(lines) == 1, lines
     assert lines[0].startswith("config error: the run does not fit in memory: estimated peak ")
     assert time.perf_counter() - t0 < 30  # refused before simulating, not by MemoryError
+
+
+def test_a_shock_lasting_1e308_days_or_factors_of_1e308_are_no_crash():
+    """Found by tests/test_fuzz.py: the estimate overflowed (OverflowError) on a shock of
+    1e308 days; factors of 1e308 give an estimate of inf, refused."""
+    est = checked(['arrivals.shocks=[{start: "2019-06-05T00:00", days: 1e308, factor: 1.5}]', "max_memory_gb=16"])
+    assert 0 < est.calls < math.inf
+    with pytest.raises(RunTooBig):
+        checked(["arrivals.weekday_factors=[1e308,1e308,1e308,1e308,1e308,1e308,1e308]", "max_memory_gb=16"])

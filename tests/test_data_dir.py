@@ -93,3 +93,16 @@ def test_editing_a_data_dir_file_changes_the_fingerprint(tmp_path):
     after = config_fingerprint(raw)
     (tmp_path / "notes.txt").write_text("my notes", encoding="utf-8")
     assert config_fingerprint(raw) == after
+
+
+def test_the_report_names_the_data_file_of_ones_own(tmp_path):
+    from analysis.report.provenance import _named_data_rows
+
+    write_roster(tmp_path, "beijing_2019", [30])  # shadows the shipped roster of that name
+    cfg = {"data_dir": str(tmp_path), "call_center": {"roster": "beijing_2019"},
+           "arrivals": {"intraday_profile": "beijing_weekday"}}
+    rows = {r["key"]: r for r in _named_data_rows(cfg, scenario_data.SCENARIOS_DIR)}
+    assert rows["call_center.roster → data"]["file"] == (tmp_path / "rosters" / "beijing_2019.yaml").as_posix()
+    assert rows["arrivals.intraday_profile → data"]["file"] == "scenarios/profiles/beijing_weekday.yaml"
+    shipped = {r["key"]: r for r in _named_data_rows({**cfg, "data_dir": None}, scenario_data.SCENARIOS_DIR)}
+    assert shipped["call_center.roster → data"]["file"] == "scenarios/rosters/beijing_2019.yaml"

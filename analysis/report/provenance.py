@@ -293,16 +293,25 @@ NAMED_DATA = (("arrivals.intraday_profile", "profiles"), ("arrivals.category_mix
 
 
 def _named_data_rows(cfg: dict, scenarios: Path) -> list[dict]:
+    """A row per named data file the run read that states its source; the user's
+    ``data_dir`` first, as the model searched it (sim.scenario_data), and a file of
+    one's own is listed even without a source, flagged."""
     rows = []
+    own = get(cfg, "data_dir")
     for key, folder in NAMED_DATA:
         name = get(cfg, key)
-        path = scenarios / folder / f"{name}.yaml"
-        if not isinstance(name, str) or not path.is_file():
+        if not isinstance(name, str):
+            continue
+        places = [(Path(own).expanduser() / folder / f"{name}.yaml", True)] if isinstance(own, str) and own else []
+        places.append((scenarios / folder / f"{name}.yaml", False))
+        path, mine = next(((p, m) for p, m in places if p.is_file()), (None, False))
+        if path is None:
             continue
         source = str((read_yaml(path) or {}).get("source", ""))
-        if TAG_RE.search(source):
-            rows.append({"key": f"{key} → data", "value": name, "tags": tags(source),
-                         "comment": source, "file": f"scenarios/{folder}/{name}.yaml", "flags": []})
+        if TAG_RE.search(source) or mine:
+            flags = [] if TAG_RE.search(source) else ["your own data file (data_dir), without a [pub] or [assume] source"]
+            rows.append({"key": f"{key} → data", "value": name, "tags": tags(source), "comment": source,
+                         "file": path.as_posix() if mine else f"scenarios/{folder}/{name}.yaml", "flags": flags})
     return rows
 
 
