@@ -233,13 +233,12 @@ def current_values(raw: dict) -> dict[str, float]:
 def scale_effects(raw: dict, scale: float) -> dict:
     """Street caseworkers at ``scale`` against scale x full (min_caseworkers does not
     scale): totals and the streets at the floor."""
-    from sim.city import load_city
     from sim.config import build_config
     from sim.ticketing import street_caseworkers
 
     full = build_config(with_horizon(raw, FULL_HORIZON_DAYS))
     small = build_config(with_horizon(scaled(raw, scale), FULL_HORIZON_DAYS))
-    city = load_city(full.tickets.city.table)
+    city = full.city  # the city the config read (a data_dir's own, if it has one)
     cw_full, cw_small = street_caseworkers(full, city), street_caseworkers(small, city)
     floor = full.tickets.streets.min_caseworkers
     return {"min_caseworkers": int(floor), "caseworkers_full": int(cw_full.sum()),
