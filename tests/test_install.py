@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+#: Building the wheel and a fresh environment, then three short runs: 35-50 s on 2 shared cores.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 #: Not needed to build the wheel (and big or generated).
 NOT_SOURCE = (".git", "outputs", "multirun", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
