@@ -311,7 +311,8 @@ def september_rates(cfg, reps: int) -> list[dict]:
         w = cfg.tickets.survey.basic_satisfied_weight
         answer = t.satisfaction[reached]
         out.append({"true": np.mean(t.resolved[closed] == 1), "measured": np.mean(said_solved(t)[reached]),
-                    "satisfaction": np.mean((answer == 2) + w * (answer == 1))})
+                    "satisfaction": np.mean((answer == 2) + w * (answer == 1)),
+                    "lead_h": np.mean(t.closed_min[closed] - t.created_min[closed]) / 60})
     return out
 
 
@@ -334,6 +335,14 @@ MECHANISMS = {
     "detection narrows the gap": (("accountability.gaming.max=0.5", "accountability.gaming.per_pressure=0.1"),
                                   ("accountability.gaming.detect_prob=0",),
                                   ("accountability.gaming.detect_prob=0.9",), _gap, -1),
+    # office-hours streets that take up 24-hour duty sign for tickets at night too
+    "24-hour duty shortens lead times": ((), ("accountability.duty_24h.pressure=1e9",),
+                                         ("accountability.duty_24h.pressure=0.5",), lambda r: r["lead_h"], -1),
+    # the governance class's targeted treatment (more caseworkers), the pressure-driven
+    # share switched off in both arms
+    "the governance class's caseworkers raise true resolution": (
+        ("accountability.capacity.share_per_pressure=0",), ("accountability.capacity.governance_share=0",),
+        ("accountability.capacity.governance_share=0.5",), lambda r: r["true"], +1),
 }
 
 
