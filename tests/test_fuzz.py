@@ -65,6 +65,9 @@ QUICK = {"replications": "1", "horizon_days": "1", "warmup_days": "0", "executor
          "report": "false"}
 #: The memory check compares against a fixed limit, not what the machine has free now.
 LIMIT = {"max_memory_gb": "16"}
+#: QUICK and LIMIT as the composed config holds them.
+QUICK_RAW = {"replications": 1, "horizon_days": 1, "warmup_days": 0, "charts": "none", "report": False,
+             "executor": {"kind": "serial", "workers": 0, "address": None}, "max_memory_gb": 16}
 
 #: The bad values, by the kind the issue names.
 BAD = {
@@ -335,6 +338,10 @@ def check_cli_cases(chosen: list, tmp_path: Path, capfd, monkeypatch, bases: dic
             refused += 1
             assert len(lines) == 1 and lines[0].startswith("config error: "), (args, lines)
         assert outside_run(cwd) == before, (args, outside_run(cwd) - before)
+        if not isinstance(value, (dict, list)):  # Hydra merges a mapping given for a mapping; raw replaces it
+            quick = {**bases[base], **{k: v for k, v in QUICK_RAW.items() if k != path[0]}}
+            expected = verdict(mutated(quick, path, value), " ".join(args)) is not None
+            assert (code == 2) == expected, (args, code, "validation refused" if expected else "validation passed")
     return refused
 
 
