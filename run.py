@@ -71,7 +71,7 @@ class _InfoToRunLogOnly(logging.Filter):
     run prints (its header, its outputs line): they go to run.log only. Warnings go to
     both."""
 
-    NAMES = ("run", "analysis.stationarity")
+    NAMES = ("run", "analysis.stationarity", "analysis.run_outputs")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= logging.WARNING or record.name not in self.NAMES
@@ -153,6 +153,9 @@ def main(cfg: DictConfig) -> None:
         sys.exit(3)
     finally:
         progress.close()
+    log.info("stage simulate: %.1f s (%d replication(s), executor %s)", time.perf_counter() - started, len(per_rep),
+             executor.kind)
+    stage = time.perf_counter()
     meta = {
         "description": cfg.get("description", ""),
         "seed": sim_cfg.seed,
@@ -184,6 +187,7 @@ def main(cfg: DictConfig) -> None:
     if sim_cfg.tickets is not None:
         write_street_state(out_dir, per_rep, sim_cfg.city, sim_cfg.seed,
                            sim_cfg.tickets.streets.resolution.quality_sd_logit)
+    log.info("stage tables: %.1f s (summary.json and the CSV tables)", time.perf_counter() - stage)
     print(format_table(summary))
     if rank_cfg is not None:
         print("\n" + format_league(out_dir, sim_cfg.city))

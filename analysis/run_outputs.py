@@ -11,11 +11,16 @@ is imported only when charts are drawn.
 """
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR, REPORT_FILE
 from sim.errors import ConfigError
+
+#: Stage times (charts, report) for run.log; run.py keeps these INFO lines off the console.
+log = logging.getLogger(__name__)
 
 #: The charts :func:`analysis.charts.make_run_charts` can draw for a run, in its order
 #: (tests check the two agree).
@@ -76,7 +81,12 @@ def make_charts_and_report(out_dir: Path, outputs: OutputConfig, workers: int, m
     report = outputs.report and not (missing_only and not charts and (out_dir / REPORT_FILE).is_file())
     if charts:
         from analysis.charts import make_run_charts
-        make_run_charts(out_dir, names=outputs.charts, workers=workers)
+        began = time.perf_counter()
+        drawn = make_run_charts(out_dir, names=outputs.charts, workers=workers)
+        log.info("stage charts: %.1f s (%d chart(s), %d process(es))", time.perf_counter() - began, len(drawn), workers)
     if report:
         from analysis.report import write_report
-        print(f"report: {write_report(out_dir)}")
+        began = time.perf_counter()
+        path = write_report(out_dir)
+        log.info("stage report: %.1f s", time.perf_counter() - began)
+        print(f"report: {path}")

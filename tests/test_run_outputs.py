@@ -4,6 +4,7 @@ sweep's own aggregate is still made."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,12 @@ def test_one_chart_by_name(tmp_path):
                                                                   "captions.json"]
     assert list(json.loads((out / "charts" / "captions.json").read_text(encoding="utf-8"))) == ["calls_by_hour"]
     assert (out / "report.html").is_file() and (out / DONE_FILE).is_file()
+    # run.log holds every stage with its time, in order; the console does not repeat them
+    log = (out / "run.log").read_text(encoding="utf-8")
+    stages = re.findall(r"stage (\w+): (\d+\.\d) s", log)
+    assert [name for name, _ in stages] == ["simulate", "tables", "charts", "report"], log
+    assert "stage " not in proc.stdout + proc.stderr
+    assert "(1 chart(s)" in log
 
 
 def test_a_bad_chart_name_stops_before_simulating(tmp_path):
