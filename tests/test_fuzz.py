@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import random
 import signal
 import subprocess

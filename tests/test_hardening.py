@@ -32,17 +32,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.kpi import CALL_KPIS
-from analysis.records_io import check_format
-from analysis.run_outputs import build_output_config
-from analysis.stats import build_precision_config
-from analysis.ticket_kpi import TICKET_KPIS
 from sim import city as city_module, scenario_data
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import build_executor_config
-from sim.ranking import build_ranking_config
 from sim.station import FcfsStation
 
 REPO = Path(__file__).resolve().parent.parent
@@ -432,15 +426,11 @@ def leaf_paths(node, path=()):
 
 
 def validate(raw: dict) -> None:
-    """What run.py validates before it simulates (every bad value must stop here)."""
-    sim_cfg = build_config(raw)
-    if sim_cfg.tickets:
-        build_ranking_config(raw.get("ranking"))
-    build_executor_config(raw.get("executor"))
-    build_precision_config(raw.get("precision"), CALL_KPIS + (TICKET_KPIS if sim_cfg.tickets else ()),
-                           sim_cfg.replications)
-    build_output_config(raw.get("charts", "all"), raw.get("report", True))
-    check_format(raw.get("records", "none"))
+    """What run.py validates before it simulates (every bad value must stop here): the
+    one mirror of it, tests/test_fuzz.py's (which checks it against run.py's CLI)."""
+    from tests.test_fuzz import validate_like_run
+
+    validate_like_run(raw)
 
 
 def mutated(raw: dict, path: tuple, value) -> dict:
