@@ -39,7 +39,7 @@ from sim.config import SimConfig
 from sim.errors import ConfigError
 from sim.model import ReplicationRecords, run_replication
 from sim.validate import check_keys, integer
-from sim.worker_guard import guard_worker
+from sim.worker_guard import guard_worker, sigint_held
 
 T = TypeVar("T")
 Reduce = Callable[[ReplicationRecords], T]
@@ -48,6 +48,8 @@ Progress = Callable[[int, int], None]
 DaysProgress = Callable[[int, float], None]
 #: How often (seconds) the parent looks for progress from a process pool's workers.
 POLL_S = 0.5
+#: Seconds a terminated worker has to end (on Ctrl-C) before it is killed.
+STOP_WAIT_S = 5.0
 
 KINDS = ("serial", "local", "dask")
 EXECUTOR_KEYS = {"kind", "workers", "address"}
@@ -191,9 +193,12 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
     queue = ctx.Queue() if on_days is not None else None  # workers' simulated days, to the parent
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(queue, os.getpid())) as pool:
-        futures = {pool.submit(replicate_in_worker, cfg, rep, reduce): k for k, rep in enumerate(reps)}
-        pending, done_count = set(futures), 0
+        futures: dict = {}
         try:
+            with sigint_held():  # the workers start (at submit) with Ctrl-C held until they ignore it
+                for k, rep in enumerate(reps):
+                    futures[pool.submit(replicate_in_worker, cfg, rep, reduce)] = k
+            pending, done_count = set(futures), 0
             while pending:
                 finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 _drain(queue, on_days)
@@ -213,11 +218,13 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Terminate a pool's worker processes now (its ``shutdown`` would wait for the
     replications they are running) and wait for them to end."""
-    processes = list(getattr(pool, "_processes", {}).values())  # CPython's pool keeps them there
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython's pool keeps them there
     for proc in processes:
         proc.terminate()
     for proc in processes:
-        proc.join()
+        proc.join(STOP_WAIT_S)
+        if proc.is_alive():
+            proc.kill()
     pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -18,10 +18,12 @@ with its parent by two means:
 With the workers gone, the resource tracker sees its pipe close and exits too. Workers
 also ignore SIGINT: Ctrl-C reaches the whole process group, and the parent stops the
 pool (``sim.experiment``) and prints the one line (``run.py``), instead of every worker
-printing a traceback.
+printing a traceback; they are started under :func:`sigint_held`, so a Ctrl-C while a
+worker still imports the model waits until it ignores SIGINT.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -47,6 +49,24 @@ def guard_worker(parent_pid: int, pdeathsig: bool = True) -> None:
     if os.getppid() != parent_pid:  # the parent died before the guard was in place
         os._exit(ORPHAN_EXIT)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="die-with-parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def sigint_held():
+    """Hold SIGINT back in this thread for a while (``pthread_sigmask``; a no-op where
+    there is none). Processes and threads started meanwhile inherit the mask, so a
+    worker does not get a Ctrl-C while it still imports the model (a traceback), before
+    :func:`guard_worker` makes it ignore SIGINT; a Ctrl-C meanwhile reaches this process
+    when the block ends (not lost)."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, old)
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL if hasattr(signal, "SIGKILL") else 9) -> bool:

@@ -32,15 +32,16 @@ LONG = ["scenario=erlang_flat", "replications=2", "horizon_days=300", "warmup_da
 STARTED = "run started"  # run.log's line once the config is checked and simulating begins
 
 
-def start(args: list[str], run_dir: Path) -> subprocess.Popen:
-    """run.py in its own process group (as a terminal runs it), once it simulates."""
+def start(args: list[str], run_dir: Path, after_s: float = 1.0) -> subprocess.Popen:
+    """run.py in its own process group (as a terminal runs it), ``after_s`` seconds
+    after it started simulating."""
     proc = subprocess.Popen([sys.executable, RUN, *args, f"hydra.run.dir={run_dir}"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     log = run_dir / "run.log"
     while time.monotonic() < deadline:
         if log.is_file() and STARTED in log.read_text(encoding="utf-8"):
-            time.sleep(1.0)  # into the simulation (and the workers running)
+            time.sleep(after_s)  # into the simulation (workers running, or still importing)
             return proc
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         time.sleep(0.1)
@@ -69,11 +70,12 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("executor", ["serial", "local"])
-def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, executor):
+@pytest.mark.parametrize("executor,after_s", [("serial", 1.0), ("local", 1.0), ("local", 0.0), ("local", 0.3)])
+def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, executor, after_s):
+    """Also early (0 s, 0.3 s): the pool's workers are still starting, importing the model."""
     run_dir = tmp_path / "run"
     proc = start([*LONG, f"executor={executor}", "executor.workers=2" if executor == "local" else "seed=1"],
-                 run_dir)
+                 run_dir, after_s)
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the run and its workers
     _, err = proc.communicate(timeout=30)
     lines = [line for line in err.splitlines() if not line.lstrip().startswith("progress")]

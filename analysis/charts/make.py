@@ -168,7 +168,7 @@ def _draw_in_pool(run_dir: Path, baseline_dir: Path | None, out: Path, names: li
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from sim.worker_guard import guard_worker
+    from sim.worker_guard import guard_worker, sigint_held
 
     todo = list(reversed(names))
     lock = threading.Lock()
@@ -191,8 +191,9 @@ def _draw_in_pool(run_dir: Path, baseline_dir: Path | None, out: Path, names: li
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context(CHART_MP_CONTEXT),
                              initializer=guard_worker, initargs=(os.getpid(), False)) as pool:
         feeders = [threading.Thread(target=feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
-        for t in feeders:
-            t.start()
+        with sigint_held():  # the feeders, and the helpers they start, hold Ctrl-C (this thread takes it)
+            for t in feeders:
+                t.start()
         try:
             while (name := take()) is not None:
                 results[name] = _draw(run_dir, baseline_dir, out, name)
