@@ -8,7 +8,10 @@ Every file a run writes is byte-identical in another run of the same seed and co
 - ``summary.json``: ``wall_time_s``;
 - the run's own folder (its output path) and the folder it was started from, wherever
   they appear (``.hydra/hydra.yaml``: ``hydra.run.dir``, ``runtime.output_dir``,
-  ``runtime.cwd``, the config search path; ``report.html``: the outputs line).
+  ``runtime.cwd``, the config search path; ``report.html``: the outputs line);
+- in a sweep (``-m``), each job's ``run.log`` and ``summary.json`` as above. The sweep's
+  ``report.html`` is titled with the sweep folder's name (and embeds the font glyphs its
+  text uses), so two sweeps compare byte for byte when their folders have the same name.
 
 :func:`differing_files` masks exactly those and lists what still differs;
 ``python -m analysis.reproducible RUN_A RUN_B`` prints it (exit 1 if anything differs).
@@ -21,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 
-#: Files left out whole: they record when and how long, line by line.
+#: Files left out whole (by name, in any sub-folder): they record when and how long, line by line.
 UNCOMPARED = ("run.log",)
 #: JSON files and the top-level keys in them that vary between identical runs.
 VARYING_JSON_KEYS = {"summary.json": ("wall_time_s",)}
@@ -36,7 +39,7 @@ def masked(path: Path, run_dir: Path, cwd: Path | None = None) -> bytes:
     """The bytes of ``path`` (a file of ``run_dir``) with the varying fields masked."""
     data = path.read_bytes()
     keys = VARYING_JSON_KEYS.get(path.name)
-    if keys and path.parent == run_dir:
+    if keys:
         obj = json.loads(data.decode("utf-8"))
         for key in keys:
             if key in obj:
@@ -50,8 +53,7 @@ def masked(path: Path, run_dir: Path, cwd: Path | None = None) -> bytes:
 
 def run_files(run_dir: Path) -> set[str]:
     """The run's files by relative path, those left out whole excepted."""
-    return {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")
-            if p.is_file() and p.relative_to(run_dir).as_posix() not in UNCOMPARED}
+    return {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file() and p.name not in UNCOMPARED}
 
 
 def differing_files(a: Path, b: Path, cwd_a: Path | None = None, cwd_b: Path | None = None) -> list[str]:

@@ -18,8 +18,9 @@ import pytest
 from analysis.reproducible import differing_files, masked
 
 REPO = Path(__file__).resolve().parent.parent
-#: Small, with charts and the report: 2 replications of 10 days (3 charts drawn).
-SMALL = ["replications=2", "horizon_days=10", "warmup_days=2", "executor=serial", "charts=all", "report=true"]
+#: Small, with charts, the report and the Parquet records: 2 replications of 10 days (3 charts drawn).
+SMALL = ["replications=2", "horizon_days=10", "warmup_days=2", "executor=serial", "charts=all", "report=true",
+         "records=parquet"]
 #: A ranked month (league, robustness and funnel charts) and the accountability loop
 #: over two months (the year charts), on a small city volume, in a process pool.
 WIDE = ["replications=2", "start=2019-05-29T00:00", "horizon_days=80", "warmup_days=3", "arrivals.daily_calls=600",
@@ -28,14 +29,16 @@ WIDE = ["replications=2", "start=2019-05-29T00:00", "horizon_days=80", "warmup_d
         "charts=all", "report=true"]
 
 
-def run_twice(tmp_path: Path, args: list[str]) -> tuple[Path, Path, Path, Path]:
+def run_twice(tmp_path: Path, args: list[str], dir_key: str = "hydra.run.dir") -> tuple[Path, Path, Path, Path]:
     """Run ``args`` twice side by side (hash seeds 1 and 2, started from two folders)."""
     procs, dirs = [], []
     for name, hash_seed in (("a", "1"), ("b", "2")):
         cwd, out = tmp_path / f"cwd_{name}", tmp_path / f"run_{name}"
+        if dir_key == "hydra.sweep.dir":  # a sweep's report is titled by its folder's name
+            out = out / "sweep"
         cwd.mkdir()
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        procs.append(subprocess.Popen([sys.executable, str(REPO / "run.py"), *args, f"hydra.run.dir={out}"], cwd=cwd,
+        procs.append(subprocess.Popen([sys.executable, str(REPO / "run.py"), *args, f"{dir_key}={out}"], cwd=cwd,
                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         dirs.append((out, cwd))
     for proc in procs:
@@ -60,12 +63,23 @@ def assert_identical(a: Path, b: Path, cwd_a: Path, cwd_b: Path, charts: int) ->
 def test_same_seed_and_config_give_the_same_bytes(tmp_path):
     a, b, cwd_a, cwd_b = run_twice(tmp_path, SMALL)
     assert_identical(a, b, cwd_a, cwd_b, charts=3)
+    assert len(list((a / "records").glob("*.parquet"))) == 8  # calls, tickets, 2 monthly tables x 2 replications
 
 
 @pytest.mark.slow
 def test_same_bytes_with_league_charts_the_loop_and_a_pool(tmp_path):
     a, b, cwd_a, cwd_b = run_twice(tmp_path, WIDE)
     assert_identical(a, b, cwd_a, cwd_b, charts=10)
+
+
+@pytest.mark.slow
+def test_a_sweep_gives_the_same_bytes(tmp_path):
+    """Each job's files, sweep_summary.csv, the sweep's charts and report."""
+    a, b, cwd_a, cwd_b = run_twice(tmp_path, ["-m", "call_center.seats=400,500", "replications=1", "horizon_days=3",
+                                              "warmup_days=1", "executor=serial"], dir_key="hydra.sweep.dir")
+    assert differing_files(a, b, cwd_a, cwd_b) == []
+    assert (a / "sweep_summary.csv").is_file() and (a / "report.html").is_file()
+    assert len(list(a.glob("*/summary.json"))) == 2
 
 
 def test_only_the_stated_fields_are_masked(tmp_path):
