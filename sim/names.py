@@ -53,7 +53,7 @@ def folder_name(text) -> str:
     ``_``, and a name longer than :data:`MAX_FOLDER_BYTES` is cut and ends with a hash of
     the whole (so two long names stay apart). A name that is already safe is unchanged,
     so existing sweep folders keep their names."""
-    text = "" if text is None else str(text)
+    text = str(text)  # None as an interpolation shows it ("None"), as before
     safe = _SEPARATORS.sub("_", text)
     if safe in ("", ".", ".."):
         safe = "_"
