@@ -22,6 +22,7 @@ from pathlib import Path
 from analysis.report.formatting import fmt_value_lines
 from analysis.report.reader import conf_dir, config_dirs, get, hydra, read_yaml
 from sim import dispatch as dispatch_policies
+from sim.names import is_plain
 
 TAG_RE = re.compile(r"\[(?:pub|assume)\b[^\]]*\]")
 KEY_RE = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:(?=\s|$)")
@@ -300,7 +301,7 @@ def _named_data_rows(cfg: dict, scenarios: Path) -> list[dict]:
     own = get(cfg, "data_dir")
     for key, folder in NAMED_DATA:
         name = get(cfg, key)
-        if not isinstance(name, str):
+        if not is_plain(name):  # a name inside its folder, as the model read it (sim.names)
             continue
         places = [(Path(own).expanduser() / folder / f"{name}.yaml", True)] if isinstance(own, str) and own else []
         places.append((scenarios / folder / f"{name}.yaml", False))
