@@ -14,7 +14,7 @@ from typing import Any
 
 from sim import dispatch as dispatch_policies
 from sim.distributions import Distribution, parse_distribution
-from sim.district_capacity import district_factors, parse_district_factor
+from sim.capacity_overrides import check_names, parse_district_factor, parse_street_factor
 from sim.errors import ConfigError
 from sim.validate import check_category, check_keys, integer, listing, number, section
 
@@ -110,7 +110,8 @@ class StreetsConfig:
     demand_elasticity: float
     min_caseworkers: int
     capacity_scale: float
-    district_factor: tuple[tuple[str, float], ...]  # (district as named, factor): sim/district_capacity.py
+    district_factor: tuple[tuple[str, float], ...]  # (district as named, factor): sim/capacity_overrides.py
+    street_factor: tuple[tuple[str, float], ...]  # (street as named, factor): sim/capacity_overrides.py
     sign_time: Distribution
     response_threshold_min: float
     response_clock: str  # duty_hours | wall
@@ -197,9 +198,9 @@ def build_tickets_config(raw: dict, categories: tuple[str, ...]) -> TicketsConfi
         if not isinstance(raw.get(key), dict):
             raise ConfigError(key, raw.get(key), "a mapping (section of the config; needed with dispatch)")
     city, streets = _city(raw["city"]), _streets(raw["streets"], categories)
-    if streets.district_factor:  # the districts named must be the city's: checked now, not in a worker
+    if streets.district_factor or streets.street_factor:  # units named must be the city's: checked now, not in a worker
         from sim.city import load_city
-        district_factors(streets.district_factor, load_city(city.table), city.table)
+        check_names(streets.district_factor, streets.street_factor, load_city(city.table), city.table)
     return TicketsConfig(
         city=city,
         dispatch=_dispatch(raw["dispatch"], categories),
@@ -298,7 +299,8 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
     cap = raw.get("capacity")
     if not isinstance(cap, dict):
         raise ConfigError(f"{s}.capacity", cap, "a mapping")
-    check_keys(cap, {"target_utilisation", "demand_elasticity", "min_caseworkers", "scale", "district_factor"},
+    check_keys(cap, {"target_utilisation", "demand_elasticity", "min_caseworkers", "scale", "district_factor",
+                     "street_factor"},
                f"{s}.capacity")
     return StreetsConfig(
         target_utilisation=number(cap.get("target_utilisation"), f"{s}.capacity.target_utilisation",
@@ -309,6 +311,7 @@ def _streets(raw: dict, categories: tuple[str, ...]) -> StreetsConfig:
         capacity_scale=number(cap.get("scale", 1.0), f"{s}.capacity.scale", lo=0, hi=MAX_CAPACITY_SCALE,
                               lo_open=True),
         district_factor=parse_district_factor(cap.get("district_factor")),
+        street_factor=parse_street_factor(cap.get("street_factor")),
         sign_time=parse_distribution(raw.get("sign_time"), f"{s}.sign_time"),
         response_threshold_min=hours_limit(raw.get("response_threshold_h"), f"{s}.response_threshold_h") * 60,
         response_clock=_choice(raw.get("response_clock", "duty_hours"), f"{s}.response_clock", RESPONSE_CLOCKS),

@@ -39,7 +39,7 @@ from sim.city import City
 from sim.clock import MINUTES_PER_DAY, OfficeHours
 from sim.config import SimConfig
 from sim.dispatch import policy_class
-from sim.district_capacity import street_factors
+from sim.capacity_overrides import street_factors
 from sim.engine import Engine
 from sim.outcomes import Resolution, centre_experience, logit, street_quality, survey_answers
 from sim.ranking import assessment_counts, classes, demand_per_10k, rank_units, rates_from_counts
@@ -538,7 +538,8 @@ def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     :func:`repeat_load_factor`). Slots = workload / target utilisation, spread
     between streets by ``demand_elasticity`` (1: in proportion to workload; 0: the same
     for every street), times the street's ``capacity_factor``, its district's
-    ``capacity.district_factor`` (sim/district_capacity.py) and ``capacity.scale``, at
+    ``capacity.district_factor`` and its own ``capacity.street_factor``
+    (sim/capacity_overrides.py) and ``capacity.scale``, at
     least ``min_caseworkers``.
     """
     t, a = cfg.tickets, cfg.arrivals
@@ -550,6 +551,6 @@ def street_caseworkers(cfg: SimConfig, city: City) -> np.ndarray:
     e = t.streets.demand_elasticity
     spread = workload ** e * workload.mean() ** (1 - e)
     slots = spread / t.streets.target_utilisation * city.capacity_factor * t.streets.capacity_scale
-    if t.streets.district_factor:
-        slots = slots * street_factors(t.streets.district_factor, city)
+    if t.streets.district_factor or t.streets.street_factor:
+        slots = slots * street_factors(t.streets.district_factor, t.streets.street_factor, city)
     return np.maximum(np.ceil(slots), t.streets.min_caseworkers).astype(int)
