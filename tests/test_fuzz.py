@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import random
 import signal
 import subprocess
@@ -304,9 +305,14 @@ def outside_run(cwd: Path) -> set[str]:
 
 
 def run_cli_in_process(args: list[str], run_dir: Path, capfd) -> tuple[int, str]:
+    """``run.cli()`` with ``args``: its exit code and what it printed. What it changes in
+    this process (argv, the environment, Hydra's logging handlers) is put back."""
+    import logging
+
     import run
 
-    argv = sys.argv
+    argv, env, root = sys.argv, os.environ.get("HYDRA_FULL_ERROR"), logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     sys.argv = ["run.py", *args, f"hydra.run.dir={run_dir}"]
     try:
         with time_limit(" ".join(args)):
@@ -317,6 +323,17 @@ def run_cli_in_process(args: list[str], run_dir: Path, capfd) -> tuple[int, str]
                 code = exit_.code if isinstance(exit_.code, int) else 1
     finally:
         sys.argv = argv
+        if env is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = env
+        for h in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(h)
+            h.close()
+        for h in handlers:
+            if h not in root.handlers:
+                root.addHandler(h)
+        root.setLevel(level)
     out, err = capfd.readouterr()
     return code, out + err
 
