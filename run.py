@@ -27,20 +27,20 @@ import hotline_sim
 # module again just to simulate, so the chart and report modules (and matplotlib) are
 # imported inside main(), and only when charts or a report are made.
 from analysis.created_dirs import remove_if_new
-from analysis.kpi import CALL_KPIS, reduce_replication
+from analysis.kpis.calls import CALL_KPIS, reduce_replication
 from sim.ranking import build_ranking_config
-from analysis.practical import build_comparison_config
+from analysis.kpis.practical import build_comparison_config
 from analysis.progress import RunProgress
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
 from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options
-from analysis.stats import build_precision_config, ci_half_width, record_precision
-from analysis.ticket_kpi import TICKET_KPIS
-from analysis.weight_robustness import (build_weight_robustness_config, compare_weight_sets,
+from analysis.kpis.stats import build_precision_config, ci_half_width, record_precision
+from analysis.kpis.tickets import TICKET_KPIS
+from analysis.rankings.weight_robustness import (build_weight_robustness_config, compare_weight_sets,
                                       format_weight_robustness, reference_name, warn_if_feedback,
                                       write_weight_robustness)
 from analysis.rundir import already_done, config_fingerprint, mark_done
-from analysis.street_state import accountability_summary, write_street_state
+from analysis.rankings.street_state import accountability_summary, write_street_state
 from analysis.summary import format_league, format_table, summarise, write_outputs
 from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions
@@ -71,7 +71,7 @@ class _InfoToRunLogOnly(logging.Filter):
     run prints (its header, its outputs line): they go to run.log only. Warnings go to
     both."""
 
-    NAMES = ("run", "analysis.stationarity", "analysis.run_outputs")
+    NAMES = ("run", "analysis.kpis.stationarity", "analysis.run_outputs")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= logging.WARNING or record.name not in self.NAMES

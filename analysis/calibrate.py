@@ -92,7 +92,7 @@ class Target:
     """A published city-wide point the model is fitted to."""
 
     month: str
-    metric: str  # a metric of analysis.city_monthly (measured by the callback survey)
+    metric: str  # a metric of analysis.kpis.city_monthly (measured by the callback survey)
     value: float  # share (0-1)
     source: str
 
@@ -253,8 +253,8 @@ def scale_effects(raw: dict, scale: float) -> dict:
 
 def reduce_for_calibration(rec, cfg) -> dict:
     """What a worker sends back: only the monthly tables and month coverage (the rest
-    of analysis.kpi.reduce_replication is dropped to keep the transfer small)."""
-    from analysis.kpi import reduce_replication
+    of analysis.kpis.calls.reduce_replication is dropped to keep the transfer small)."""
+    from analysis.kpis.calls import reduce_replication
 
     kpis = reduce_replication(rec, cfg)
     return {"monthly": kpis["monthly"], "month_coverage": kpis["month_coverage"]}
@@ -286,7 +286,7 @@ class SimulationModel:
         return self.cache[key]
 
     def _simulate(self, theta: dict[str, float], horizon_days: float) -> dict:
-        from analysis.city_monthly import per_replication
+        from analysis.kpis.city_monthly import per_replication
         from sim.config import build_config
         from sim.experiment import ExecutorConfig, run_experiment
 

@@ -3,8 +3,8 @@ unit, scale, number format, direction and meaning, in one table.
 
 The CLI table, the charts, the report and the README's KPI table read it; a test fails
 when ``summary.json`` holds a KPI that is not here, or the README's table and this one
-disagree. A new KPI is one entry here (and its computation in ``analysis/kpi.py`` or
-``analysis/ticket_kpi.py``).
+disagree. A new KPI is one entry here (and its computation in ``analysis/kpis/calls.py`` or
+``analysis/kpis/tickets.py``).
 
 Meanings may hold placeholders the report fills from the run's config: ``{sl}`` (the
 service-level threshold, s), ``{rt}`` (the response threshold, h), ``{bw}`` (the weight

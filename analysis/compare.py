@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from analysis.io import write_csv_atomic
-from analysis.stats import mean_ci
+from analysis.kpis.stats import mean_ci
 from analysis.rundir import COMPARISON_FILE, SUMMARY_FILE
 
 

@@ -53,8 +53,8 @@ import numpy as np
 
 from analysis.io import write_csv_atomic
 from analysis.rundir import CITY_MONTHLY_FILE, STREETS_MONTHLY_FILE
-from analysis.stats import mean_ci
-from analysis.street_state import STREET_STATE_FILE
+from analysis.kpis.stats import mean_ci
+from analysis.rankings.street_state import STREET_STATE_FILE
 from analysis.sweep_table import job_dirs, swept_values
 from sim.ranking import funnel_lower_limit
 

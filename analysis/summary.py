@@ -10,21 +10,21 @@ from pathlib import Path
 import numpy as np
 
 from analysis.catalogue import KPIS, SHARE_KPIS
-from analysis.city_monthly import write_city_monthly
+from analysis.kpis.city_monthly import write_city_monthly
 from analysis.io import json_ready, write_csv_atomic, write_json_atomic
 from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
                              get, hydra_files, read_csv, read_json)
-from analysis.kpi import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
+from analysis.kpis.calls import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
 from analysis.rundir import model_version
 from hotline_sim import __version__
-from analysis.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, focal_month, league_months,
+from analysis.rankings.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, focal_month, league_months,
                              league_tables, ranking_rows, robustness_outputs)
 from sim.ranking import CLASS_ZH, WEIGHT_KEYS
-from analysis.stationarity import check_backlog_trend
-from analysis.stats import mean_ci
-from analysis.street_signal import signal_rows, street_signal
-from analysis.ticket_kpi import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, MONTHLY_SHARES, TICKET_KPIS
+from analysis.kpis.stationarity import check_backlog_trend
+from analysis.kpis.stats import mean_ci
+from analysis.rankings.street_signal import signal_rows, street_signal
+from analysis.kpis.tickets import LEAD_TIME_EDGES_H, MONTHLY_COLUMNS, MONTHLY_SHARES, TICKET_KPIS
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def format_table(summary: dict) -> str:
 def format_league(out_dir: Path, city, show: int = 5) -> str:
     """The top and bottom of the focal month's street table (replication 0: the
     scenario's ``focal_month``, else the last month ranked in full,
-    :func:`analysis.league.focal_month`), read back from ``rankings.csv`` so the CLI
+    :func:`analysis.rankings.league.focal_month`), read back from ``rankings.csv`` so the CLI
     shows exactly what was written; one line saying why when there is none, or when
     no street of that month is ranked."""
     out_dir = Path(out_dir)

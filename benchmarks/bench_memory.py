@@ -4,14 +4,14 @@ sim/budget.py, which refuses a run that cannot fit before it simulates).
 What: each point runs in a fresh process (so its peak resident memory is its own): the
 imports, then one replication of the default scenario (beijing_2019, or the call
 centre alone with ``dispatch=none``) of ``days`` days, reduced as a worker reduces it
-(``analysis.kpi.reduce_replication``). It reports the peak RSS after the imports and
+(``analysis.kpis.calls.reduce_replication``). It reports the peak RSS after the imports and
 after the replication, the calls and tickets simulated and the pickled size of the
 reduced result (what a worker sends back and the parent keeps).
 
 From two lengths per model it fits the bytes per call (call centre alone) and per
 ticket (the full model's extra bytes over its calls), and the bytes the parent keeps
 per replication and measured street-day. The robustness draws: peak traced memory of
-``analysis.robustness.rank_distributions`` per (unit, draw).
+``analysis.rankings.robustness.rank_distributions`` per (unit, draw).
 
 Usage::
 
@@ -31,7 +31,7 @@ POINT = r"""
 import json, pickle, resource, sys
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from analysis.kpi import reduce_replication
+from analysis.kpis.calls import reduce_replication
 from sim.config import build_config
 from sim.model import run_replication
 days, dispatch, conf = float(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -51,7 +51,7 @@ print(json.dumps({"days": days, "dispatch": dispatch, "base_rss": base, "peak_rs
 ROBUSTNESS = r"""
 import json, sys, tracemalloc
 import numpy as np
-from analysis.robustness import rank_distributions
+from analysis.rankings.robustness import rank_distributions
 from sim.ranking import RobustnessConfig
 units, draws = int(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(1)

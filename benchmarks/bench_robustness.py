@@ -17,7 +17,7 @@ replications; per source each street's rank median, 90% interval and chances of 
 top/bottom 10, and per draw Kendall's tau, Spearman's rho and rank shifts against the
 nominal table.
 
-* vectorised: ``analysis.robustness.rank_distributions`` (draws x units arrays, one
+* vectorised: ``analysis.rankings.robustness.rank_distributions`` (draws x units arrays, one
   lexsort per source, Kendall's tau by pairwise comparison over all draws at once);
 * baseline: the obvious code -- a Python loop over draws that draws the weights (or
   the counts, vectorised over units), computes the scores, ranks them with
@@ -53,7 +53,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.ranking import RobustnessConfig, rank_units
-from analysis.robustness import dirichlet_alpha, rank_distributions, rates_from_counts
+from analysis.rankings.robustness import dirichlet_alpha, rank_distributions, rates_from_counts
 
 WEIGHTS = np.array([0.10, 0.45, 0.45])
 BASIC_WEIGHT = 0.9

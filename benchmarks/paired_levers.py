@@ -26,8 +26,8 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.kpi import reduce_replication
-from analysis.stats import mean_ci
+from analysis.kpis.calls import reduce_replication
+from analysis.kpis.stats import mean_ci
 from sim.config import build_config
 from sim.experiment import ExecutorConfig, run_experiment
 

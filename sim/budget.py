@@ -60,7 +60,7 @@ PROCESS_BYTES = 100e6
 #: daily backlog; 11.5 and 23.9 measured, the larger taken).
 KEPT_BYTES_FIXED = 100e3
 KEPT_BYTES_PER_STREET_DAY = 24
-#: Peak traced bytes per street and draw of analysis.robustness.rank_distributions
+#: Peak traced bytes per street and draw of analysis.rankings.robustness.rank_distributions
 #: (343 streets, 500 -> 2000 draws: 104, measured with the same benchmark).
 ROBUSTNESS_BYTES_PER_UNIT_DRAW = 104
 #: Bytes per piece (profile slice of a day) and category of the arrival-rate schedule

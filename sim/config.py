@@ -135,7 +135,7 @@ CALL_CENTER_KEYS = {"seats", "seat_changes", "roster", "weekend_roster", "handle
 
 
 def check_focal_month(value, start: datetime, warmup_days: float, horizon_days: float) -> None:
-    """``focal_month`` (the month the CLI and report show; analysis.league.focal_month):
+    """``focal_month`` (the month the CLI and report show; analysis.rankings.league.focal_month):
     null, or "YYYY-MM" of a month the measured window reaches."""
     if value is None:
         return

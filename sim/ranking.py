@@ -47,7 +47,7 @@ RECTIFICATION_RULES = ("rank", "funnel")
 #: Two-sided coverage of the funnel limit below which ``rectification_rule: funnel``
 #: puts a street into rectification (the outer limit of the reported funnel plots).
 FUNNEL_LEVEL = 0.998
-#: Interpolation of the exact binomial limits (analysis/funnel.py explains both).
+#: Interpolation of the exact binomial limits (analysis/rankings/funnel.py explains both).
 FUNNEL_METHODS = ("mid_p", "spiegelhalter")
 
 
@@ -242,7 +242,7 @@ def binomial_limit(q: float, n, p0: float, method: str = "mid_p") -> np.ndarray:
     """The interpolated exact-binomial ``q`` quantile of ``Y / n``, ``Y ~ Binomial(n,
     p0)``, for each denominator ``n``; NaN where n = 0. ``mid_p`` (default) spreads
     each count's probability over (r - 1/2, r + 1/2], ``spiegelhalter`` over (r - 1, r]
-    (Spiegelhalter 2005, appendix); the derivation and checks: analysis/funnel.py, whose
+    (Spiegelhalter 2005, appendix); the derivation and checks: analysis/rankings/funnel.py, whose
     funnel plots use this function."""
     if method not in FUNNEL_METHODS:
         raise ValueError(f"method must be one of {', '.join(FUNNEL_METHODS)}, got {method!r}")

@@ -15,8 +15,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from analysis.league import league_tables
-from analysis.kpi import reduce_replication
+from analysis.rankings.league import league_tables
+from analysis.kpis.calls import reduce_replication
 from sim.accountability import (CAUGHT, CONSEQUENCES, GAMED, AccountabilityConfig, StreetState,
                                 build_accountability_config, month_starts)
 from sim.errors import ConfigError
@@ -390,7 +390,7 @@ def test_without_feedback_true_resolution_has_no_trend_over_a_flat_year():
     (closed street tickets really solved), per replication, has a 95% CI that includes
     0 and lies within +-2 points. Full scale: a tenth-scale city's streets are so small
     (2-3 caseworkers) that their queues take most of the year to settle."""
-    from analysis.city_monthly import per_replication
+    from analysis.kpis.city_monthly import per_replication
     from sim.experiment import ExecutorConfig, run_experiment
     cfg = full_config("scenario=beijing_2019_year", "accountability=none", "replications=3",
                       "arrivals.month_factors=[1,1,1,1,1,1,1,1,1,1,1,1]", "arrivals.shocks=[]",

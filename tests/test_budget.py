@@ -16,8 +16,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.stats import build_precision_config
-from analysis.kpi import CALL_KPIS
+from analysis.kpis.stats import build_precision_config
+from analysis.kpis.calls import CALL_KPIS
 from sim import budget
 from sim.budget import RunTooBig, check_fits, estimate, expected_fresh_calls
 from sim.compose import force_add_distributions, replace_whole_distributions

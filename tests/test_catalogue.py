@@ -7,7 +7,7 @@ import re
 
 from analysis import charts, report
 from analysis.catalogue import KPIS, SHARE_KPIS, markdown_table
-from analysis.kpi import reduce_replication
+from analysis.kpis.calls import reduce_replication
 from sim.model import run_replication
 from tests.test_tickets import MONDAY, REPO, SMALL, full_config
 

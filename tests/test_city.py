@@ -143,7 +143,7 @@ def _league_entry(level: str, units: list[int]) -> dict:
 def test_rankings_csv_ends_with_the_official_code():
     """rankings.csv keeps its columns in their order and appends ``code``: the street's
     9-digit code, or the district's 6-digit one."""
-    from analysis.league import RANKING_COLUMNS, ranking_rows
+    from analysis.rankings.league import RANKING_COLUMNS, ranking_rows
     assert RANKING_COLUMNS[-2:] == ("demand_per_10k", "code")
     assert RANKING_COLUMNS[:8] == ("replication", "month", "level", "unit", "district", "district_zh", "street",
                                    "street_zh")
@@ -157,7 +157,7 @@ def test_rankings_csv_ends_with_the_official_code():
 
 def test_cli_league_table_shows_chinese_names_first_in_aligned_columns(tmp_path):
     from analysis.io import write_csv_atomic
-    from analysis.league import RANKING_COLUMNS, ranking_rows
+    from analysis.rankings.league import RANKING_COLUMNS, ranking_rows
     from analysis.summary import _display_width, format_league
     city = load_city("beijing_2019")
     longest = [46, 109] + list(range(1, 11))  # 八里庄街道 Balizhuang (Chaoyang), (Haidian), ...

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.kpi import replication_kpis
+from analysis.kpis.calls import replication_kpis
 from sim.config import build_config
 from sim.model import run_replication
 from sim.records import ABANDONED, ANSWERED, WAITING_AT_END

@@ -20,7 +20,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.kpi import reduce_replication
+from analysis.kpis.calls import reduce_replication
 from sim.config import SimConfig, build_config
 from sim.errors import ConfigError
 from sim.experiment import ExecutorConfig, build_executor_config, run_experiment
@@ -236,8 +236,8 @@ def test_precision_adds_replications_until_the_ci_is_narrow():
     as the half-width is small enough, or at the cap."""
     from sim.experiment import run_until_precise
     from tests.conftest import erlang_config
-    from analysis.kpi import replication_kpis
-    from analysis.stats import ci_half_width
+    from analysis.kpis.calls import replication_kpis
+    from analysis.kpis.stats import ci_half_width
     cfg = erlang_config(5, 0.8, days=1, warmup_days=0.1, replications=2)
     reduce = partial(replication_kpis, sl_threshold_s=30)
     plain = run_experiment(cfg, reduce)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from analysis.io import write_csv_atomic, write_json_atomic
-from analysis.league import RANKING_COLUMNS, focal_month
-from analysis.stats import PrecisionConfig, record_precision
+from analysis.rankings.league import RANKING_COLUMNS, focal_month
+from analysis.kpis.stats import PrecisionConfig, record_precision
 from analysis.summary import format_league, warn_unranked_months
 
 FULL = {"window_share": 1.0, "survey_pending_share": 0.0, "ranked_replications": 2}
@@ -120,7 +120,7 @@ def _reps(values):
 
 def test_a_missed_precision_target_is_recorded_and_warned(caplog):
     summary = {}
-    with caplog.at_level(logging.WARNING, logger="analysis.stats"):
+    with caplog.at_level(logging.WARNING, logger="analysis.kpis.stats"):
         record_precision(summary, _reps([0.80, 0.90, 0.85]), PrecisionConfig("service_level", 0.001, 3))
     p = summary["precision"]
     assert p["met"] is False and p["replications"] == 3 and p["target_half_width"] == 0.001

@@ -1,11 +1,11 @@
-"""analysis.funnel: exact-binomial funnel limits (Spiegelhalter 2005) and flags."""
+"""analysis.rankings.funnel: exact-binomial funnel limits (Spiegelhalter 2005) and flags."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.funnel import COLUMNS, binomial_limit, funnel_table
+from analysis.rankings.funnel import COLUMNS, binomial_limit, funnel_table
 from analysis.ranking import RATES
 
 pytestmark = pytest.mark.filterwarnings("error")

@@ -41,13 +41,13 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.kpi import CALL_KPIS
-from analysis.practical import build_comparison_config
+from analysis.kpis.calls import CALL_KPIS
+from analysis.kpis.practical import build_comparison_config
 from analysis.records_io import check_format
 from analysis.run_outputs import build_output_config
-from analysis.stats import build_precision_config
-from analysis.ticket_kpi import TICKET_KPIS
-from analysis.weight_robustness import build_weight_robustness_config
+from analysis.kpis.stats import build_precision_config
+from analysis.kpis.tickets import TICKET_KPIS
+from analysis.rankings.weight_robustness import build_weight_robustness_config
 from sim import city as city_module, scenario_data
 from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from analysis.erlang import erlang_c
-from analysis.league import MAX_SURVEY_PENDING_SHARE, league_months, ranked_months
+from analysis.rankings.league import MAX_SURVEY_PENDING_SHARE, league_months, ranked_months
 from sim.clock import OfficeHours
 from sim.model import run_replication
 from sim.outcomes import Resolution, street_quality
@@ -220,7 +220,7 @@ def test_a_month_cut_by_the_end_of_the_run_is_not_ranked():
     ranked."""
     assert ranked_months({"2019-06": 1.0, "2019-07": 1.0}, {"2019-06": 0.0, "2019-07": 0.2}) == {"2019-06"}
     assert ranked_months({"2019-06": 1.0}, {"2019-06": MAX_SURVEY_PENDING_SHARE}) == {"2019-06"}
-    from analysis.kpi import reduce_replication
+    from analysis.kpis.calls import reduce_replication
     cfg = full_config("arrivals.daily_calls=3000", "call_center.seats=110", 'start="2019-05-25T00:00"',
                       "warmup_days=7", "horizon_days=40")  # June, and 4 days of July
     kpis = [reduce_replication(run_replication(cfg, 0), cfg)]

@@ -108,7 +108,7 @@ def test_booleans_are_written_as_1_and_0(tmp_path):
 
 def test_rankings_class_flags_are_0_and_1(tmp_path):
     """The is_* columns of rankings.csv, through the real row builder."""
-    from analysis.league import RANKING_COLUMNS, ranking_rows
+    from analysis.rankings.league import RANKING_COLUMNS, ranking_rows
     from analysis.ranking import CLASSES
     from sim.city import load_city
     n = 3

@@ -14,7 +14,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.kpi import reduce_replication
+from analysis.kpis.calls import reduce_replication
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.model import run_replication

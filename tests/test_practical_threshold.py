@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.practical import PracticalThreshold, build_comparison_config, threshold_of_config
+from analysis.kpis.practical import PracticalThreshold, build_comparison_config, threshold_of_config
 from sim.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

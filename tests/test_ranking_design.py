@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis import funnel as analysis_funnel
+from analysis.rankings import funnel as analysis_funnel
 from analysis.ranking_design import DESIGN_FILE, design_table, replication_measures, write_design_table
 from sim.config import build_config
 from sim.errors import ConfigError

@@ -379,7 +379,7 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
 
 
 def test_street_signal_in_the_robustness_section(run_dir):
-    """The ICC and the month-to-month rank correlation (analysis.street_signal), with
+    """The ICC and the month-to-month rank correlation (analysis.rankings.street_signal), with
     their CIs, or the reason one is not available (this run ranks one month)."""
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -404,7 +404,7 @@ def test_street_signal_in_the_robustness_section(run_dir):
     summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     html = read_html(write_report(run_dir))
     assert "n/a (needs at least 2 replications)" in html and "here)" not in html
-    del summary["ranking"]["street_signal"]  # a run from before analysis.street_signal
+    del summary["ranking"]["street_signal"]  # a run from before analysis.rankings.street_signal
     summary_path.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     assert "How much of the table" not in read_html(write_report(run_dir))
 

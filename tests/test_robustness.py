@@ -1,4 +1,4 @@
-"""analysis.robustness: rank distributions under weight, sampling and simulation
+"""analysis.rankings.robustness: rank distributions under weight, sampling and simulation
 uncertainty, agreement with the nominal table, effective weights."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from analysis.ranking import RobustnessConfig, composite, rank_matrix, rank_units, tie_order
-from analysis.robustness import (
+from analysis.rankings.robustness import (
     COUNT_KEYS, SOURCES, UNIT_COLUMNS, ZERO_WEIGHT_FLOOR, effective_weights, rank_agreement, rank_distributions,
     rank_with_tie_rule, rates_from_counts,
 )
@@ -313,5 +313,5 @@ def test_correlated_rate_gets_weight_without_nominal_weight_and_ties_group_by_va
 
 
 def test_count_keys_are_the_monthly_table_columns():
-    from analysis.ticket_kpi import MONTHLY_COLUMNS
+    from analysis.kpis.tickets import MONTHLY_COLUMNS
     assert set(COUNT_KEYS) <= set(MONTHLY_COLUMNS)

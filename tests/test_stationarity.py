@@ -1,4 +1,4 @@
-"""The stationarity check of the measured window (analysis/stationarity.py): the daily
+"""The stationarity check of the measured window (analysis/kpis/stationarity.py): the daily
 street backlogs equal a brute-force count, the trend test finds a planted trend and
 keeps its level on autocorrelated null series, Holm's adjustment is right, the run's
 outputs say what they found, and a run that is not stationary warns in its run.log.
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.kpi import reduce_replication
+from analysis.kpis.calls import reduce_replication
 from analysis.rundir import BACKLOG_TREND_FILE, read_csv
-from analysis.stationarity import (ALPHA, SERIES_KEY, TREND_COLUMNS, backlog_trend, check_backlog_trend,
+from analysis.kpis.stationarity import (ALPHA, SERIES_KEY, TREND_COLUMNS, backlog_trend, check_backlog_trend,
                                    daily_backlog, holm, measured_day_ends, ols_slope, trend_test)
 from sim.model import run_replication
 from sim.records import TicketRecords
@@ -191,7 +191,7 @@ def test_a_trend_is_written_summarised_and_warned_about(tmp_path, caplog):
     trend = np.zeros(8)
     trend[[2, 5]] = [1.5, 0.8]
     per_rep = per_rep_with(np.random.default_rng(8), 6, 40, trend)
-    with caplog.at_level(logging.INFO, logger="analysis.stationarity"):
+    with caplog.at_level(logging.INFO, logger="analysis.kpis.stationarity"):
         block = check_backlog_trend(tmp_path, per_rep, small_city(8), warmup_days=3)
     assert block["tested"] and not block["stationary"]
     assert block["streets_tested"] == 8 and block["streets_significant"] == 2 and block["streets_rising"] == 2
@@ -211,7 +211,7 @@ def test_a_trend_is_written_summarised_and_warned_about(tmp_path, caplog):
 
 def test_no_trend_no_warning(tmp_path, caplog):
     per_rep = per_rep_with(np.random.default_rng(9), 6, 40, np.zeros(8))
-    with caplog.at_level(logging.INFO, logger="analysis.stationarity"):
+    with caplog.at_level(logging.INFO, logger="analysis.kpis.stationarity"):
         block = check_backlog_trend(tmp_path, per_rep, small_city(8))
     assert block["stationary"] and block["streets_significant"] == 0 and not block["city"]["significant"]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -233,7 +233,7 @@ def test_a_street_without_tickets_is_not_tested(tmp_path):
                                                  (0, 0, "no street tickets")])
 def test_when_the_test_cannot_run_it_says_so(tmp_path, caplog, reps, days, reason):
     per_rep = per_rep_with(np.random.default_rng(12), reps, days, np.ones(4)) if reps else [{"monthly": None}]
-    with caplog.at_level(logging.INFO, logger="analysis.stationarity"):
+    with caplog.at_level(logging.INFO, logger="analysis.kpis.stationarity"):
         block = check_backlog_trend(tmp_path, per_rep, small_city(4) if reps else None)
     assert block["tested"] is False and reason in block["reason"]
     assert not (tmp_path / BACKLOG_TREND_FILE).exists()
@@ -253,7 +253,7 @@ def test_a_run_that_is_not_stationary_warns_in_its_run_log(filling_up):
     assert_ok(filling_up)
     log = (filling_up.dir / "run.log").read_text(encoding="utf-8")
     warning = [line for line in log.splitlines() if "[WARNING]" in line]
-    assert len(warning) == 1 and "[analysis.stationarity]" in warning[0]
+    assert len(warning) == 1 and "[analysis.kpis.stationarity]" in warning[0]
     assert "not stationary" in warning[0] and "warmup_days (now 0)" in warning[0]
     assert "city-wide backlog" in warning[0] and "(significant)" in warning[0]
     assert "[run][INFO] - run started" in log and "[run][INFO] - run finished" in log

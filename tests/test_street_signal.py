@@ -1,4 +1,4 @@
-"""analysis.street_signal: ICC(1) of street scores across replications and the
+"""analysis.rankings.street_signal: ICC(1) of street scores across replications and the
 month-to-month persistence of the league table, on data with known answers."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from scipy import stats
 
 from analysis.io import write_csv_atomic
-from analysis.league import ROBUSTNESS_COLUMNS, SIGNAL_COLUMNS, UNIT_ROBUSTNESS_COLUMNS
+from analysis.rankings.league import ROBUSTNESS_COLUMNS, SIGNAL_COLUMNS, UNIT_ROBUSTNESS_COLUMNS
 from analysis.ranking import RATES
 from analysis.rundir import read_csv
-from analysis.street_signal import (MEASURES, SOURCE, STATISTICS, icc_oneway, month_to_month, panel, signal_rows,
+from analysis.rankings.street_signal import (MEASURES, SOURCE, STATISTICS, icc_oneway, month_to_month, panel, signal_rows,
                                     spearman_common, stay, street_signal)
 
 pytestmark = pytest.mark.filterwarnings("error")  # no division or NaN warnings anywhere
@@ -178,7 +178,7 @@ def test_one_replication_gives_a_mean_without_interval():
 # ------------------------------------------------------------------ from league tables to outputs
 def tables_from(scores: dict[str, np.ndarray], eligible: dict[str, np.ndarray] | None = None,
                 rng=None) -> list[dict]:
-    """League-table dicts (the keys analysis.street_signal reads) from scores per month
+    """League-table dicts (the keys analysis.rankings.street_signal reads) from scores per month
     (streets x replications); units listed in a shuffled order, as a table may be."""
     rng = rng or np.random.default_rng(0)
     out = []

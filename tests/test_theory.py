@@ -15,7 +15,7 @@ import pytest
 import numpy as np
 
 from analysis.erlang import erlang_a, erlang_c
-from analysis.kpi import replication_kpis
+from analysis.kpis.calls import replication_kpis
 from sim.experiment import run_experiment
 from tests.conftest import erlang_config, t_interval
 

@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 import sim.city
 from analysis.erlang import erlang_c
-from analysis.kpi import reduce_replication
+from analysis.kpis.calls import reduce_replication
 from sim.arrivals import rate_schedule, sample_arrivals
 from sim.callcenter import CallCentre
 from sim.city import load_city

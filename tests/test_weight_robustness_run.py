@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-import analysis.weight_robustness as wr
+import analysis.rankings.weight_robustness as wr
 from sim.city import load_city
 from sim.errors import ConfigError
 from sim.ranking import CLASSES, build_ranking_config
@@ -96,7 +96,7 @@ def test_class_changes_are_counted_and_named(monkeypatch):
 
 
 def test_a_warning_with_the_accountability_loop(caplog):
-    with caplog.at_level(logging.WARNING, logger="analysis.weight_robustness"):
+    with caplog.at_level(logging.WARNING, logger="analysis.rankings.weight_robustness"):
         wr.warn_if_feedback("none")
         assert not caplog.records
         wr.warn_if_feedback("pressure")

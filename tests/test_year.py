@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from analysis.city_monthly import CITY_MONTHLY_METRICS, city_monthly_rows
-from analysis.stats import mean_ci
+from analysis.kpis.city_monthly import CITY_MONTHLY_METRICS, city_monthly_rows
+from analysis.kpis.stats import mean_ci
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.model import run_replication
@@ -123,7 +123,7 @@ def test_the_year_scenario_composes_and_validates():
 
 # ------------------------------------------------------------------ city_monthly.csv
 def _fake_rep(rng, months=("2019-01", "2019-02"), n=5) -> dict:
-    from analysis.ticket_kpi import MONTHLY_COLUMNS
+    from analysis.kpis.tickets import MONTHLY_COLUMNS
     table = {c: [] for c in MONTHLY_COLUMNS}
     table["month"], table["unit"] = [], []
     for m in months:

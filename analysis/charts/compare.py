@@ -13,10 +13,10 @@ from analysis.charts import style as cs
 from analysis.charts.chart import CAPTIONS, Chart, SkipChart
 from analysis.charts.formatting import _ci, _dec, _mid, _num, split_bilingual
 from analysis.charts.vocabulary import COMPARISON_KPIS, DIFF_AXIS, DIFF_UNIT, UNIT_ZH, _kpi
-from analysis.practical import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, PracticalThreshold
+from analysis.kpis.practical import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, PracticalThreshold
 
 
-#: The default practical thresholds (analysis/practical.py; a run's own come from its
+#: The default practical thresholds (analysis/kpis/practical.py; a run's own come from its
 #: config key ``comparison.practical_threshold``): 0.5 percentage points for shares, 5 s
 #: for call-centre times, 0.5 h for ticket times [assume]; any other unit:
 #: :data:`PRACTICAL_RELATIVE` of run A's level. A difference whose 95% CI excludes 0 but

@@ -266,7 +266,7 @@ def rank_caterpillar(rows: Iterable[Mapping], source: str = "sampling", *, month
     sub = (f"{src_zh}：街乡排名90%区间宽度的中位数为{width:.0f}位；前{highlight}名中"
            + ("没有一个" if stay == 0 else f"{stay}个") + f"能在至少90%的重抽中保持前{highlight}")
     note = (note or cs.source_note(ci=False)) + \
-        f" Month {month}; {src_en.lower()} redrawn, streets re-ranked each draw (analysis.robustness)."
+        f" Month {month}; {src_en.lower()} redrawn, streets re-ranked each draw (analysis.rankings.robustness)."
     cs.finish(fig, title, sub, note)
     return Chart("rank_caterpillar", fig, title, sub, {"median_width": width, "stay_top": stay, "source": source,
                                                        "month": month})
@@ -458,7 +458,7 @@ def funnel_plot(rows: Iterable[Mapping], *, month: str | None = None, label_wors
     sub = (f"{total}个街乡中有{len(below_units)}个至少一项比率低于99.8%控制下限（{parts_zh}；"
            f"纯随机波动约{expected:.0f}个），{len(above_units)}个高于上限")
     note = (note or cs.source_note(ci=False)) + \
-        f" Month {month}; limits are exact binomial around the city rate (analysis.funnel); each point a street."
+        f" Month {month}; limits are exact binomial around the city rate (analysis.rankings.funnel); each point a street."
     cs.finish(fig, title, sub, note, legend=legend, legend_cols=3)
     return Chart("funnel_plot", fig, title, sub, {"below": len(below_units), "above": len(above_units),
                                                   "counts": counts})

@@ -30,8 +30,8 @@ from analysis.charts.vocabulary import SWEEP_KPIS
 from analysis.charts.weights import weight_class_changes
 from analysis.charts.year import (CITY_FILE, STREET_STATE_FILE, city_trajectory, measured_vs_true, require_year_run,
                                   street_spread)
-from analysis.league import focal_month
-from analysis.practical import threshold_of_config
+from analysis.rankings.league import focal_month
+from analysis.kpis.practical import threshold_of_config
 from analysis.run_outputs import RUN_CHARTS
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR
 

@@ -19,7 +19,7 @@ from analysis.charts import style as cs
 from analysis.charts.chart import Chart, SkipChart
 from analysis.charts.formatting import _hours, _hours_zh, _mid, _num, split_bilingual
 from analysis.charts.vocabulary import DEFAULT_DEADLINES_H, urgency_names, urgency_zh
-from analysis.stats import mean_ci
+from analysis.kpis.stats import mean_ci
 
 
 # ---------------------------------------------------------------------- lead times

@@ -1,6 +1,6 @@
 """Which streets change class under other weights (``experiment=weight_robustness``):
 the league table of one simulation ranked under every candidate weight set
-(summary.json's ``weight_robustness`` block, :mod:`analysis.weight_robustness`)."""
+(summary.json's ``weight_robustness`` block, :mod:`analysis.rankings.weight_robustness`)."""
 from __future__ import annotations
 
 import numpy as np

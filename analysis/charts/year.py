@@ -22,7 +22,7 @@ from analysis.charts.chart import Chart, SkipChart
 from analysis.charts.formatting import _num
 from analysis.charts.vocabulary import KPI
 from analysis.rundir import CITY_MONTHLY_FILE as CITY_FILE
-from analysis.street_state import STREET_STATE_FILE  # the loop's street table
+from analysis.rankings.street_state import STREET_STATE_FILE  # the loop's street table
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ used, else a caption chosen by keywords of the file name. No chart: a note, not 
 error.
 
 Robustness: ``summary.json["ranking"]["robustness"]`` as written by
-:func:`analysis.league.robustness_outputs` (``{month: {"sources": {source: stats},
+:func:`analysis.rankings.league.robustness_outputs` (``{month: {"sources": {source: stats},
 "effective_weights": {rate: {...}}}}``); the month of the league table is shown, the
 other months in brief.
 

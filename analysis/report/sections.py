@@ -137,8 +137,8 @@ def league_month(run_dir: Path) -> str | None:
 
 def _focal(run_dir: Path, summary: dict, months) -> tuple[str | None, str | None]:
     """The scenario's ``focal_month``, else the last month ranked in full, and a note
-    (:func:`analysis.league.focal_month`)."""
-    from analysis.league import focal_month
+    (:func:`analysis.rankings.league.focal_month`)."""
+    from analysis.rankings.league import focal_month
     return focal_month(summary.get("league_months") or {}, months, get(hydra(run_dir)[0], "focal_month"))
 
 
@@ -213,7 +213,7 @@ MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 def robustness_by_month(rob) -> dict[str, dict]:
     """``summary["ranking"]["robustness"]`` as ``{month: {"sources": {source: stats},
     "effective_weights": ...}}``: the month-keyed form as written by
-    :func:`analysis.league.robustness_outputs`; a single-month form (``{"overall" or
+    :func:`analysis.rankings.league.robustness_outputs`; a single-month form (``{"overall" or
     "sources": ..., "effective_weights": ..., "month": ...}``) is accepted too."""
     if not isinstance(rob, dict) or not rob:
         return {}
@@ -286,7 +286,7 @@ def robustness(summary: dict, cfg: dict, run_dir: Path, month_shown: str | None 
 
 def street_signal(sig) -> dict | None:
     """The two headline numbers of ``summary["ranking"]["street_signal"]``
-    (:mod:`analysis.street_signal`) as text: the ICC of the composite score across
+    (:mod:`analysis.rankings.street_signal`) as text: the ICC of the composite score across
     replications and the month-to-month rank correlation, each with its 95% CI or the
     reason it is not available; None without that block."""
     if not isinstance(sig, dict):

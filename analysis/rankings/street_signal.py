@@ -5,7 +5,7 @@ What
 A monthly league table ranks 333 streets on a composite of three rates. Part of the
 spread of scores is the street (its staffing, its demand, the latent quality of its
 operations), part is the month's luck (which problems came in, which callbacks were
-answered, how the queues fell). :mod:`analysis.robustness` asks how far ranks move
+answered, how the queues fell). :mod:`analysis.rankings.robustness` asks how far ranks move
 when one source of noise is redrawn; this module asks the complementary question --
 how large the persistent street component is -- with two measures a planner can read:
 
@@ -36,7 +36,7 @@ the next, which also makes consecutive months alike).
 
 Estimators and conventions
 --------------------------
-* Scores and rates are those of the league tables (:func:`analysis.league.league_tables`):
+* Scores and rates are those of the league tables (:func:`analysis.rankings.league.league_tables`):
   a street enters a month's ICC in the replications where it is ranked (enough
   answered callbacks, ``ranking.min_surveys``); its rates are taken on the same
   observations as its score. Missing scores are handled by the **unbalanced one-way
@@ -80,7 +80,7 @@ import math
 import numpy as np
 
 from sim.ranking import RATES
-from analysis.stats import CONFIDENCE, mean_ci
+from analysis.kpis.stats import CONFIDENCE, mean_ci
 
 #: The measures whose ICC is computed, in report order: the composite score, then each rate.
 MEASURES = ("score", *RATES)
@@ -285,7 +285,7 @@ def panel(tables: list[dict], level: str = "streets") -> dict:
 
 def street_signal(tables: list[dict], bottom_n: int = 10, top_n: int = 10, confidence: float = CONFIDENCE,
                   level: str = "streets") -> dict:
-    """The street signal of a run's league tables (:func:`analysis.league.league_tables`):
+    """The street signal of a run's league tables (:func:`analysis.rankings.league.league_tables`):
     the ICC of every ranked month and measure, and the month-to-month persistence.
 
     The block written to ``summary.json`` under ``ranking.street_signal``: headline

@@ -2,9 +2,9 @@
 metric, the mean over replications and its 95% t-interval.
 
 Each replication's city-wide value of a month is computed from its monthly street table
-(analysis.ticket_kpi.monthly_tables) as a ratio of sums over the streets (sums of
+(analysis.kpis.tickets.monthly_tables) as a ratio of sums over the streets (sums of
 counts, never a mean of the streets' rates), so a city-wide rate weighs every ticket
-alike. The months are those the league tables rank (``analysis.league.league_months``:
+alike. The months are those the league tables rank (``analysis.rankings.league.league_months``:
 whole months whose callbacks were complete when the run ended); a month the league tables
 leave out is left out here too.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from analysis.io import write_csv_atomic
-from analysis.league import league_months, month_slices
+from analysis.rankings.league import league_months, month_slices
 from analysis.rundir import CITY_MONTHLY_FILE
-from analysis.stats import mean_ci
+from analysis.kpis.stats import mean_ci
 
 CITY_MONTHLY_COLUMNS = ("month", "metric", "mean", "ci_low", "ci_high")
 

@@ -38,7 +38,7 @@ has not settled yet. This module measures that, per replication and street:
   +-2-7/day); it is left in.
 
 :func:`check_backlog_trend` writes ``backlog_trend.csv``, returns the block for
-``summary.json``, and logs a WARNING (logger ``analysis.stationarity``; Hydra puts it
+``summary.json``, and logs a WARNING (logger ``analysis.kpis.stationarity``; Hydra puts it
 in the run's ``run.log`` and on the console) when a street or the city has a significant
 trend, naming how many, the largest, and what to do: a longer ``warmup_days``.
 
@@ -57,7 +57,7 @@ import numpy as np
 from analysis.io import write_csv_atomic
 from analysis.rundir import BACKLOG_TREND_FILE
 
-if TYPE_CHECKING:  # types only: analysis.kpi imports this module in every worker
+if TYPE_CHECKING:  # types only: analysis.kpis.calls imports this module in every worker
     from sim.city import City
     from sim.records import TicketRecords
 

@@ -29,7 +29,7 @@ from typing import Mapping
 
 import numpy as np
 
-from analysis.league import league_tables
+from analysis.rankings.league import league_tables
 from sim.city import City
 from sim.errors import ConfigError
 from sim.ranking import CLASSES, WEIGHT_KEYS, RankingConfig, class_label

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.stationarity import SERIES_KEY, daily_backlog
-from analysis.ticket_kpi import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
+from analysis.kpis.stationarity import SERIES_KEY, daily_backlog
+from analysis.kpis.tickets import lead_time_histogram, month_coverage, monthly_tables, ticket_kpis
 from sim.clock import minutes_since_midnight, minutes_to_calendar
 from sim.records import ABANDONED, ANSWERED, WAITING_AT_END, CallRecords
 
@@ -90,7 +90,7 @@ def reduce_replication(rec: ReplicationRecords, cfg: SimConfig) -> dict:
     """Everything kept of one replication: call KPIs, ticket KPIs (when tickets are
     simulated) in ``overall``, the ``hourly`` arrays, the ``monthly`` tables and each
     street's daily backlog over the measured days (``backlog_daily``, for the trend test
-    of analysis.stationarity)."""
+    of analysis.kpis.stationarity)."""
     out = replication_kpis(rec, cfg.call_center.sl_threshold_s)
     out["monthly"] = None
     if cfg.tickets is not None:

@@ -1,7 +1,7 @@
 """The monthly league tables of a run: every replication's ranking of streets and of
 districts, month by month, with classes; written to ``rankings.csv``.
 
-Built from the monthly tables each replication produced (analysis.ticket_kpi); the
+Built from the monthly tables each replication produced (analysis.kpis.tickets); the
 scoring, tie rule and classes are in :mod:`analysis.ranking`.
 """
 from __future__ import annotations
@@ -142,8 +142,8 @@ def _num(x):
 
 
 #: Columns of ``robustness.csv``: a street's rank distribution per month and source
-#: (:mod:`analysis.robustness`), then the run-level statistics of the street-signal rows
-#: (source ``street_signal``, no unit; :func:`analysis.street_signal.signal_rows`),
+#: (:mod:`analysis.rankings.robustness`), then the run-level statistics of the street-signal rows
+#: (source ``street_signal``, no unit; :func:`analysis.rankings.street_signal.signal_rows`),
 #: empty in the per-street rows.
 UNIT_ROBUSTNESS_COLUMNS = ("month", "source", "unit", "district", "street", "street_zh", "nominal_rank",
                            "median_rank", "rank_p05", "rank_p95", "p_top_n", "p_bottom_n", "share_ranked")
@@ -169,8 +169,8 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
 
     Returns (robustness rows, funnel rows, summary {month: {"sources": overall stats,
     "effective_weights": ...}})."""
-    from analysis.funnel import funnel_table
-    from analysis.robustness import effective_weights, rank_distributions, rates_from_counts
+    from analysis.rankings.funnel import funnel_table
+    from analysis.rankings.robustness import effective_weights, rank_distributions, rates_from_counts
 
     names = _street_names(city)
     rob_rows, funnel_rows, summary = [], [], {}

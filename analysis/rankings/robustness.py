@@ -93,7 +93,7 @@ from sim.ranking import RATES, TIE_BREAK, RobustnessConfig, composite, rank_matr
 
 #: Sources of uncertainty, in report order.
 SOURCES = ("weights_dirichlet", "weights_simplex", "sampling", "replications")
-#: The counts a month's unit needs (a column of analysis.ticket_kpi.monthly_tables each).
+#: The counts a month's unit needs (a column of analysis.kpis.tickets.monthly_tables each).
 COUNT_KEYS = ("signed_on_time", "responded_known", "surveyed", "resolved", "satisfied", "basically_satisfied")
 #: Columns of RobustnessResult.units (long format: one row per source and unit).
 UNIT_COLUMNS = ("source", "unit", "nominal_rank", "median_rank", "rank_p05", "rank_p95", "p_top_n", "p_bottom_n",
@@ -177,7 +177,7 @@ def rates_from_counts(counts: dict, basic_weight: float) -> np.ndarray:
     """(units, 3) rates in the order (response, resolution, satisfaction), NaN where the
     denominator is 0: response = signed_on_time / responded_known, resolution =
     resolved / surveyed, satisfaction = (satisfied + basic_weight x
-    basically_satisfied) / surveyed (the definitions of analysis.ticket_kpi)."""
+    basically_satisfied) / surveyed (the definitions of analysis.kpis.tickets)."""
     if not (np.isfinite(basic_weight) and 0 <= basic_weight <= 1):
         raise ValueError(f"basic_weight must be in [0, 1], got {basic_weight!r}")
     c = _as_counts(counts)

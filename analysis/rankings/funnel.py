@@ -18,7 +18,7 @@ unluckiest ten. Spiegelhalter (2005, "Funnel plots for comparing institutional
 performance", Statistics in Medicine 24:1185-1202) proposes funnel plots instead:
 only units outside the limits differ from the target by more than sampling noise
 (the OECD/JRC Handbook 2008 makes the same point about reporting ranks without their
-uncertainty). It complements :mod:`analysis.robustness` (whose "sampling" source
+uncertainty). It complements :mod:`analysis.rankings.robustness` (whose "sampling" source
 shows the same noise as rank intervals).
 
 Limits: exact binomial, interpolated
@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import numpy as np
 from sim.ranking import FUNNEL_METHODS, RATES, binomial_limit  # noqa: F401 - binomial_limit is this module's too
-from analysis.robustness import _as_counts, _ratio
+from analysis.rankings.robustness import _as_counts, _ratio
 
 #: Columns of funnel_table (long format: one row per rate and unit).
 COLUMNS = ("rate", "unit", "value", "n", "p0", "lo95", "hi95", "lo998", "hi998", "flag")
@@ -83,7 +83,7 @@ def funnel_table(counts: dict, basic_weight: float, method: str = "mid_p") -> di
     the order of :data:`sim.ranking.RATES`.
 
     ``counts``: arrays over units with keys signed_on_time, responded_known, surveyed,
-    resolved, satisfied, basically_satisfied (see :mod:`analysis.robustness`);
+    resolved, satisfied, basically_satisfied (see :mod:`analysis.rankings.robustness`);
     ``basic_weight``: what a "basically satisfied" answer counts. ``value`` = y / n,
     ``n`` = the denominator, ``p0`` = the pooled rate (NaN if no unit has data), limits
     from :func:`binomial_limit`; flags compare the value with the limits strictly

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.io import write_csv_atomic
-from analysis.league import league_tables
+from analysis.rankings.league import league_tables
 from sim.accountability import CONSEQUENCES
 from sim.city import City
 from sim.outcomes import street_quality
