@@ -1,4 +1,5 @@
-"""Shared helpers for the tests: small textbook call centres built in code."""
+"""Shared helpers for the tests: small textbook call centres built in code; and which
+tests wait on a whole simulated run (those run under ``-m slow``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,3 +43,23 @@ def t_interval(values, confidence: float) -> tuple[float, float]:
 @pytest.fixture
 def tmp_outputs(tmp_path):
     return tmp_path / "run"
+
+
+#: Module fixtures that simulate a whole run through the CLI (20-40 s each on two busy
+#: cores): every test that uses one runs with ``-m slow``, so the default run stays near
+#: five minutes (the house rule); CI runs both (``.ci/run``). (test module, fixture).
+WHOLE_RUN_FIXTURES = {
+    ("test_year", "year_run"), ("test_report", "base_run"), ("test_charts", "run_dir"),
+    ("test_weight_robustness_run", "runs"), ("test_accountability", "loop_run"), ("test_sweep", "sweep"),
+    ("test_cli", "beijing"), ("test_cli", "beijing_again"),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark slow the tests that wait on a whole-run fixture (:data:`WHOLE_RUN_FIXTURES`),
+    before ``-m`` selects."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        if any((module, name) in WHOLE_RUN_FIXTURES for name in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -191,6 +191,7 @@ def loop_run():
     return cfg, run_replication(cfg, 0)
 
 
+@pytest.mark.slow
 def test_a_loop_with_nothing_to_do_changes_nothing():
     """Pressure with every input and response at zero: the same records, bit for bit,
     as no feedback (the loop's tables are drawn up, its caseworker stations resized to

@@ -50,6 +50,7 @@ def checked(overrides: list[str]):
                       precision.max_replications if precision else None, raw.get("max_memory_gb"))
 
 
+@pytest.mark.slow
 def test_the_shipped_scenarios_fit():
     for scenario in ("beijing_2019", "beijing_2019_year", "erlang_flat", "growth_2024", "rainstorm"):
         est = checked([f"scenario={scenario}", "max_memory_gb=16"])

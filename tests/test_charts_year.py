@@ -129,6 +129,7 @@ def test_street_spread_counts_consequences_per_replication(tmp_path):
     assert chart.save(tmp_path).is_file()
 
 
+@pytest.mark.slow
 def test_make_run_charts_draws_the_year_charts(year_run):
     assert set(YEAR_CHARTS) <= set(RUN_CHARTS)
     paths = make_run_charts(year_run, names=YEAR_CHARTS)

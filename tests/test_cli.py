@@ -195,6 +195,7 @@ def test_hourly_rows_are_complete_for_every_hour_with_calls(request, run_name):
         assert float(table[(h, "agents_on_duty_mean")]) == pytest.approx(50.0)
 
 
+@pytest.mark.slow
 def test_a_missed_precision_target_is_in_summary_json_and_warned(tmp_path):
     run = run_cli(tmp_path / "precise", [*FLAT_ARGS, "warmup_days=0.1", "executor=serial",
                                          "precision={metric: service_level, half_width: 1e-9, max_replications: 2}"])

@@ -101,6 +101,7 @@ def test_cli_refuses_different_seeds(tmp_path):
     assert not (tmp_path / "b" / COMPARISON_FILE).exists()
 
 
+@pytest.mark.slow
 def test_cli_on_two_real_runs(tmp_path):
     """Two tiny runs of the default scenario with the same seed, B with fewer seats;
     the comparison exits 0, writes comparison.csv, and its numbers are the paired

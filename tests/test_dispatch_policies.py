@@ -125,6 +125,7 @@ def test_the_misroute_cap_is_the_policy_s():
                        *QUICK).tickets.dispatch.centre_misroute_prob == 1.0
 
 
+@pytest.mark.slow
 def test_first_responsibility_dispatches_faster_than_returns():
     """Same problems, same wrong streets (CRN): coordinating (2 h) instead of a review
     (4 h) plus a new dispatch lowers the mean dispatch delay; no ticket is returned."""
@@ -150,6 +151,7 @@ def pooled_vs_direct(scale: float) -> np.ndarray:
                   "lead_time_mean_h", REPS)
 
 
+@pytest.mark.slow
 def test_pooling_caseworkers_shortens_lead_times_at_equal_speed():
     """One queue per district instead of one per street, the same caseworkers working
     at the same speed: tickets wait less (the pooling effect of queueing theory)."""
@@ -157,6 +159,7 @@ def test_pooling_caseworkers_shortens_lead_times_at_equal_speed():
     assert t_interval(diff, 0.95)[1] < 0, diff
 
 
+@pytest.mark.slow
 def test_pooling_loses_when_pooled_caseworkers_are_much_slower():
     """The trade-off: if a caseworker needs half as long again on another street's
     ticket, pooling no longer pays."""
@@ -209,6 +212,7 @@ def test_the_report_deadline_caps_the_wait():
     assert np.any(wait < 600 - 1e-6), "some start before the 10 h the departments would have taken"
 
 
+@pytest.mark.slow
 def test_the_departments_help_solves_problems_and_never_unsolves_one():
     """Same problems (CRN), with the outcome model's operational terms off (lateness,
     returns, load: the report's wait may make a ticket late): a fresh call's problem
@@ -295,6 +299,7 @@ def test_the_report_reads_a_policy_yaml_with_the_file_it_extends():
 
 # ====================================================================== from the command line
 
+@pytest.mark.slow
 def test_every_policy_runs_from_the_cli_in_the_policy_compare_experiment(tmp_path):
     """``python run.py -m experiment=policy_compare`` runs all five policies (tiny
     runs): each job names its policy in summary.json, and the sweep's table and

@@ -365,6 +365,7 @@ def test_limits_leave_the_shipped_values_alone():
     assert composed(["dispatch.centre.misroute_prob=0.99"]).tickets.dispatch.centre_misroute_prob == 0.99
 
 
+@pytest.mark.slow
 def test_a_run_with_no_calls_says_so_in_its_charts_and_exits_0(tmp_path):
     charts = "charts=[calls_by_hour,lead_time_distribution,deadline_compliance_by_district]"
     proc = run_cli(["arrivals.daily_calls=0.001", "replications=1", "horizon_days=2", "warmup_days=1",

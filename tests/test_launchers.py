@@ -35,6 +35,7 @@ def basic_sweep(tmp_path_factory):
     (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], "hydra_plugins.hydra_joblib_launcher"),
     (["hydra/launcher=submitit_local"], "hydra_plugins.hydra_submitit_launcher"),
 ])
+@pytest.mark.slow
 def test_launcher_runs_the_sweep_with_the_same_results(launcher, package, basic_sweep, tmp_path):
     pytest.importorskip(package, reason=f"{package} not installed (pip install -e '.[test]')")
     rows = sweep_with(launcher, tmp_path / "s")

@@ -67,6 +67,7 @@ def paired(a: tuple[str, ...], b: tuple[str, ...], reps: int = REPS) -> dict[str
 PRACTICAL_MARGIN = 0.01
 
 
+@pytest.mark.slow
 def test_more_seats_leave_street_rates_unchanged_or_higher_with_full_survey_coverage():
     """400 -> 650 seats (scaled to the small city: 87 -> 141): citizens wait less at the
     centre, so satisfaction rises; street resolution does not fall by a practical
@@ -78,6 +79,7 @@ def test_more_seats_leave_street_rates_unchanged_or_higher_with_full_survey_cove
     assert d["A_coverage"].min() >= 0.95 and d["B_coverage"].min() >= 0.95
 
 
+@pytest.mark.slow
 def test_more_caseworkers_raise_resolution_satisfaction_and_compliance():
     """streets.capacity.scale 0.8 -> 1.2: tickets wait less for a caseworker and are late
     less often, so more problems are solved, citizens are more satisfied and more
@@ -87,6 +89,7 @@ def test_more_caseworkers_raise_resolution_satisfaction_and_compliance():
         assert t_interval(d[rate], 0.95)[0] > 0, (rate, d[rate])
 
 
+@pytest.mark.slow
 def test_two_level_dispatch_does_not_raise_the_response_rate():
     """The district hop delays delivery; it must not make streets look more responsive
     (the response clock starts at delivery and counts duty hours)."""
@@ -113,6 +116,7 @@ def test_waiting_for_a_caseworker_lowers_resolution():
     assert t_interval(d["resolution"], 0.95)[0] > 0, d["resolution"]
 
 
+@pytest.mark.slow
 def test_a_shorter_callback_window_lowers_survey_coverage():
     """Callbacks by agents short of time (shared, 87 seats): a 6 h window misses more
     callbacks than a 72 h one (same seed)."""

@@ -92,6 +92,7 @@ def _deadlines(cfg, rep: int) -> tuple[np.ndarray, np.ndarray]:
     return met, due
 
 
+@pytest.mark.slow
 def test_more_caseworkers_in_a_district_raise_its_deadline_compliance():
     """Same seed, one change: half as many caseworkers again in Chaoyang (朝阳区). Its
     deadline compliance rises (paired 95% CI above 0); the rest of the city's, pooled,
@@ -156,6 +157,7 @@ def _street_lead_h(cfg, rep: int, street: int) -> float:
 STRESSED = (*CITY, "streets.capacity.scale=0.72")
 
 
+@pytest.mark.slow
 def test_more_caseworkers_in_a_street_shorten_its_lead_times():
     """Same seed, one change: twice the caseworkers in the street with the most work
     (its 9-digit code on the command line). Its tickets' mean lead time falls (paired

@@ -117,6 +117,7 @@ def test_every_shipped_weight_set_is_valid():
     assert CLASSES == ("advanced", "improving", "rectification", "governance")
 
 
+@pytest.mark.slow
 def test_a_run_writes_the_league_table_with_classes(tmp_path):
     """End to end: rankings.csv has every street and district each month, class sizes
     as configured, improving only from the second month."""

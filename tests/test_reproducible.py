@@ -60,6 +60,7 @@ def assert_identical(a: Path, b: Path, cwd_a: Path, cwd_b: Path, charts: int) ->
     assert (a / "rankings.csv").read_bytes() == (b / "rankings.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_same_seed_and_config_give_the_same_bytes(tmp_path):
     a, b, cwd_a, cwd_b = run_twice(tmp_path, SMALL)
     assert_identical(a, b, cwd_a, cwd_b, charts=3)

@@ -84,6 +84,7 @@ def test_no_charts_and_no_report(bare_run):
     assert "report:" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_charts_drawn_side_by_side_are_those_drawn_one_by_one(bare_run, tmp_path):
     from analysis.charts import make_run_charts
     out, proc = bare_run
@@ -124,6 +125,7 @@ def test_a_bad_chart_name_stops_before_simulating(tmp_path):
     assert "Traceback" not in proc.stderr and not (out / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_a_sweep_draws_no_job_charts_but_its_own_aggregate(tmp_path):
     sweep_dir = tmp_path / "sweep"
     proc = run_cli("-m", *SMALL, "call_center.seats=450,500", f"hydra.sweep.dir={sweep_dir}")

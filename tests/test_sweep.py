@@ -60,6 +60,7 @@ def test_re_aggregating_gives_the_same_table(sweep):
     assert (sweep_dir / SWEEP_FILE).read_bytes() == before
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_finishes_only_the_missing_jobs(sweep):
     sweep_dir, _ = sweep
     jobs = sorted(p.parent for p in sweep_dir.glob(f"*/{DONE_FILE}"))

@@ -532,6 +532,7 @@ def test_default_two_level_desks_keep_up():
 # ====================================================================== 5. street capacity
 
 
+@pytest.mark.slow
 def test_more_street_capacity_never_lowers_deadline_compliance():
     """streets.capacity.scale 0.7 / 1.0 / 1.5, same seed (CRN), over a 15-day run (the
     7-day deadlines of tickets created in the first week fall inside it): the paired
@@ -640,6 +641,7 @@ def test_cli_unknown_dispatch_policy_exits_2_with_one_line(tmp_path):
 # ====================================================================== 7. plausibility
 
 
+@pytest.mark.slow
 def test_default_scenario_lands_in_the_published_ranges():
     """Two replications of the default scenario as configured (run length, warm-up
     and all): response rate ~100% in 2019, resolution 53-75% and satisfaction 65-87%
