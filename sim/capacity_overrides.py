@@ -76,33 +76,41 @@ def _street_indices(city: City, name: str) -> list[int]:
             if name == city.street_zh[s] or name.lower() == city.street_names[s].lower()]
 
 
+def _factors(spec: Factors, n: int, key: str, unit: str, find, label) -> np.ndarray:
+    """The factor of each of ``n`` units (1 where ``spec`` names none); ``find(name,
+    factor)`` gives a unit's index (or raises), ``label(i)`` its name for an error. A
+    unit named twice (by two of its names) is a :class:`ConfigError`."""
+    out = np.ones(n)
+    seen: dict[int, str] = {}
+    for name, factor in spec:
+        i = find(name, factor)
+        if i in seen:
+            raise ConfigError(f"{key}.{name}", factor, f"each {unit} once ({label(i)} is also given as {seen[i]})")
+        seen[i] = name
+        out[i] = factor
+    return out
+
+
 def district_factors(spec: Factors, city: City, table: str = "") -> np.ndarray:
     """The factor of each district of ``city`` (1 where ``spec`` names none). An unknown
     district, or one named twice, is a :class:`ConfigError` listing the districts."""
-    out = np.ones(city.n_districts)
-    seen: dict[int, str] = {}
-    for name, factor in spec:
+    def find(name: str, factor: float) -> int:
         d = _district_index(city, name)
         if d is None:
             listed = ", ".join(f"{zh} ({en}, {code})" for zh, en, code in
                                zip(city.district_zh, city.district_names, city.district_code))
             raise ConfigError(f"{DISTRICT_KEY}.{name}", factor, f"a district of the city{f' {table}' if table else ''}"
                                                                 f" by Chinese or English name or code: {listed}")
-        if d in seen:
-            raise ConfigError(f"{DISTRICT_KEY}.{name}", factor, f"each district once ({city.district_zh[d]} is also "
-                                                                f"given as {seen[d]})")
-        seen[d] = name
-        out[d] = factor
-    return out
+        return d
+    return _factors(spec, city.n_districts, DISTRICT_KEY, "district", find, lambda d: city.district_zh[d])
 
 
 def street_only_factors(spec: Factors, city: City, table: str = "") -> np.ndarray:
     """The factor of each street that ``spec`` names (1 elsewhere). An unknown street, a
     name several streets share, or a street named twice is a :class:`ConfigError`."""
-    out = np.ones(city.n_streets)
-    seen: dict[int, str] = {}
     where = f" {table}" if table else ""
-    for name, factor in spec:
+
+    def find(name: str, factor: float) -> int:
         found = _street_indices(city, name)
         if not found:
             raise ConfigError(f"{STREET_KEY}.{name}", factor,
@@ -113,13 +121,8 @@ def street_only_factors(spec: Factors, city: City, table: str = "") -> np.ndarra
             codes = ", ".join(f"{city.street_code[s]} ({city.district_zh[city.street_district[s]]})" for s in found)
             raise ConfigError(f"{STREET_KEY}.{name}", factor, f"one street: {len(found)} streets are called {name}; "
                                                               f"give its code: {codes}")
-        s = found[0]
-        if s in seen:
-            raise ConfigError(f"{STREET_KEY}.{name}", factor, f"each street once ({city.street_zh[s]} is also given "
-                                                              f"as {seen[s]})")
-        seen[s] = name
-        out[s] = factor
-    return out
+        return found[0]
+    return _factors(spec, city.n_streets, STREET_KEY, "street", find, lambda s: city.street_zh[s])
 
 
 def check_names(district_spec: Factors, street_spec: Factors, city: City, table: str) -> None:

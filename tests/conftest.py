@@ -2,6 +2,9 @@
 tests wait on a whole simulated run (those run under ``-m slow``)."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -43,6 +46,18 @@ def t_interval(values, confidence: float) -> tuple[float, float]:
 @pytest.fixture
 def tmp_outputs(tmp_path):
     return tmp_path / "run"
+
+
+@pytest.fixture()
+def scenarios_copy(tmp_path, monkeypatch) -> Path:
+    """scenarios/ copied to tmp_path and read from there (the real folder is untouched):
+    for tests that break a named data file on purpose."""
+    from sim import city as city_module, scenario_data
+    d = tmp_path / "scenarios"
+    shutil.copytree(scenario_data.SCENARIOS_DIR, d, ignore=shutil.ignore_patterns("sources", "*.py"))
+    monkeypatch.setattr(scenario_data, "SCENARIOS_DIR", d)
+    monkeypatch.setattr(city_module, "SCENARIOS_DIR", d)
+    return d
 
 
 #: Module fixtures that simulate a whole run through the CLI (20-40 s each on two busy

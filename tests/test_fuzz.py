@@ -48,7 +48,6 @@ from analysis.run_outputs import build_output_config
 from analysis.kpis.stats import build_precision_config
 from analysis.kpis.tickets import TICKET_KPIS
 from analysis.rankings.weight_robustness import build_weight_robustness_config
-from sim import city as city_module, scenario_data
 from sim.budget import check_fits
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
@@ -456,18 +455,6 @@ def corrupt(data: bytes, rng: random.Random, csv: bool) -> bytes:
     if op == "tag":
         return b"weights: !!python/name:os.system\n" + data
     return data.replace(b": ", b":\t", 1)  # tab
-
-
-@pytest.fixture()
-def scenarios_copy(tmp_path, monkeypatch) -> Path:
-    """scenarios/ copied to tmp_path and read from there (the real folder is untouched)."""
-    import shutil
-
-    d = tmp_path / "scenarios"
-    shutil.copytree(scenario_data.SCENARIOS_DIR, d, ignore=shutil.ignore_patterns("sources", "*.py"))
-    monkeypatch.setattr(scenario_data, "SCENARIOS_DIR", d)
-    monkeypatch.setattr(city_module, "SCENARIOS_DIR", d)
-    return d
 
 
 def data_cases(n_per_kind: int, seed: int):

@@ -32,7 +32,6 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from sim import city as city_module, scenario_data
 from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
 from sim.errors import ConfigError
@@ -264,16 +263,6 @@ BAD_YAML = {
 #: (scenarios folder, config key that names a file of it)
 DATA_KEYS = [("profiles", "arrivals.intraday_profile"), ("rosters", "call_center.roster"),
              ("category_mix", "arrivals.category_mix")]
-
-
-@pytest.fixture()
-def scenarios_copy(tmp_path, monkeypatch) -> Path:
-    """scenarios/ copied to tmp_path, read from there (the real folder is not touched)."""
-    d = tmp_path / "scenarios"
-    shutil.copytree(scenario_data.SCENARIOS_DIR, d, ignore=shutil.ignore_patterns("sources", "*.py"))
-    monkeypatch.setattr(scenario_data, "SCENARIOS_DIR", d)
-    monkeypatch.setattr(city_module, "SCENARIOS_DIR", d)
-    return d
 
 
 @pytest.mark.parametrize("kind,key", DATA_KEYS, ids=[k for k, _ in DATA_KEYS])
