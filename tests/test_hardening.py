@@ -19,7 +19,6 @@ fails the test instead of stalling the suite.
 """
 from __future__ import annotations
 
-import copy
 import json
 import random
 import shutil
@@ -37,6 +36,7 @@ from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import build_executor_config
 from sim.station import FcfsStation
+from tests.test_fuzz import mutated
 
 REPO = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO / "conf"
@@ -421,15 +421,6 @@ def validate(raw: dict) -> None:
     from tests.test_fuzz import validate_like_run
 
     validate_like_run(raw)
-
-
-def mutated(raw: dict, path: tuple, value) -> dict:
-    out = copy.deepcopy(raw)
-    node = out
-    for k in path[:-1]:
-        node = node[k]
-    node[path[-1]] = copy.deepcopy(value)
-    return out
 
 
 def fuzz(default_raw: dict, n: int | None, seed: int = 12) -> int:
