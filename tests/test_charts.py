@@ -48,9 +48,14 @@ def assert_chart_files(out_dir: Path, name: str) -> None:
 
 # ---------------------------------------------------------------- a real run
 @pytest.fixture(scope="module", autouse=True)
-def _background_run(tmp_path_factory):
+def _background_run(request, tmp_path_factory):
     """The small real run starts with the module and simulates while the synthetic
-    tests (first in the file) draw; :func:`run_dir` waits for it."""
+    tests (first in the file) draw; :func:`run_dir` waits for it. Not started when no
+    selected test reads it (the default selection leaves those to ``-m slow``)."""
+    module = request.module.__name__
+    if not any(item.module.__name__ == module and "run_dir" in item.fixturenames for item in request.session.items):
+        yield None, None
+        return
     out = tmp_path_factory.mktemp("charts") / "run"
     proc = subprocess.Popen([sys.executable, "run.py", *RUN_ARGS, f"hydra.run.dir={out}"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
