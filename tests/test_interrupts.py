@@ -32,11 +32,19 @@ LONG = ["scenario=erlang_flat", "replications=2", "horizon_days=300", "warmup_da
 STARTED = "run started"  # run.log's line once the config is checked and simulating begins
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT at its default in the child, as a terminal starts a command: a test run
+    started in the background (``cmd &`` in a script, as some CI runners do) ignores
+    SIGINT, children inherit that, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], run_dir: Path, after_s: float = 1.0) -> subprocess.Popen:
     """run.py in its own process group (as a terminal runs it), ``after_s`` seconds
     after it started simulating."""
     proc = subprocess.Popen([sys.executable, RUN, *args, f"hydra.run.dir={run_dir}"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 60
     log = run_dir / "run.log"
     while time.monotonic() < deadline:
