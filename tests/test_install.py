@@ -132,6 +132,20 @@ def test_the_hotline_sim_command_runs_a_scenario_from_anywhere(installed, tmp_pa
     assert bad.returncode == 2 and bad.stderr.strip().startswith("config error: call_center.seats")
 
 
+def test_the_default_scenario_runs_with_its_charts_and_report_where_it_was_installed(installed, tmp_path):
+    """The issue's own check: ``hotline-sim replications=1 horizon_days=3 warmup_days=1``
+    (the default Beijing scenario, its city table, charts and report) from a folder
+    outside the repository writes its run directory there (Hydra's default place)."""
+    _, bin_dir, _ = installed
+    proc = run_in(tmp_path, bin_dir / "hotline-sim", "replications=1", "horizon_days=3", "warmup_days=1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done = list((tmp_path / "outputs").glob("beijing_2019/*/run_complete.json"))
+    assert len(done) == 1, proc.stdout[-2000:]
+    run_dir = done[0].parent
+    assert (run_dir / "summary.json").is_file() and (run_dir / "report.html").is_file()
+    assert list((run_dir / "charts").glob("*.png"))
+
+
 def test_a_roster_of_ones_own_with_the_installed_tool(installed, tmp_path):
     _, bin_dir, work = installed
     mine = tmp_path / "plans" / "rosters"
