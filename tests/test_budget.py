@@ -13,36 +13,26 @@ import time
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from analysis.kpis.stats import build_precision_config
 from analysis.kpis.calls import CALL_KPIS
 from sim import budget
 from sim.budget import RunTooBig, check_fits, estimate, expected_fresh_calls
-from sim.compose import force_add_distributions, replace_whole_distributions
 from sim.config import build_config
 from sim.errors import ConfigError
 from sim.experiment import ExecutorConfig, build_executor_config
 from sim.model import run_replication
 from sim.ranking import build_ranking_config
+from tests.test_fuzz import composed_raw
 
 REPO = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO / "conf"
 SERIAL = ExecutorConfig(kind="serial")
 
 
-def raw_config(overrides: list[str]) -> dict:
-    overrides = force_add_distributions(overrides)
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-        replace_whole_distributions(cfg, "config", overrides)
-    return OmegaConf.to_container(cfg, resolve=True)
-
-
 def checked(overrides: list[str]):
     """Validate as run.py does, including the memory check; the estimate if it fits."""
-    raw = raw_config(overrides)
+    raw = composed_raw(overrides)
     cfg = build_config(raw)
     rank = build_ranking_config(raw["ranking"]) if cfg.tickets else None
     precision = build_precision_config(raw.get("precision"), CALL_KPIS, cfg.replications)
@@ -107,10 +97,10 @@ def test_the_limit_defaults_to_the_machines_available_memory(monkeypatch):
 
 
 def test_fresh_calls_follow_the_calendar_and_the_shocks():
-    cfg = build_config(raw_config(["horizon_days=14", "warmup_days=0", "arrivals.month_factors=[1,1,1,1,1,1,1,1,1,1,1,1]",
+    cfg = build_config(composed_raw(["horizon_days=14", "warmup_days=0", "arrivals.month_factors=[1,1,1,1,1,1,1,1,1,1,1,1]",
                                    "arrivals.weekday_factors=[1,1,1,1,1,2,2]"]))
     assert expected_fresh_calls(cfg) == pytest.approx(cfg.arrivals.daily_calls * (10 + 4 * 2))
-    shocked = build_config(raw_config(["horizon_days=14", "warmup_days=0",
+    shocked = build_config(composed_raw(["horizon_days=14", "warmup_days=0",
                                        "arrivals.month_factors=[1,1,1,1,1,1,1,1,1,1,1,1]",
                                        "arrivals.weekday_factors=[1,1,1,1,1,1,1]",
                                        'arrivals.shocks=[{start: "2019-06-05T00:00", days: 2, factor: 3}]']))
@@ -118,21 +108,21 @@ def test_fresh_calls_follow_the_calendar_and_the_shocks():
 
 
 def test_more_workers_more_memory_serial_least():
-    cfg = build_config(raw_config([]))
+    cfg = build_config(composed_raw([]))
     serial = estimate(cfg, SERIAL)
     two = estimate(cfg, ExecutorConfig(kind="local", workers=2))
     six = estimate(cfg, ExecutorConfig(kind="local", workers=6))
     assert (serial.workers, two.workers, six.workers) == (0, 2, 6)
     assert serial.peak_bytes < two.peak_bytes < six.peak_bytes
     # never more workers than replications
-    assert estimate(build_config(raw_config(["replications=1"])), ExecutorConfig(kind="local", workers=6)).workers == 1
+    assert estimate(build_config(composed_raw(["replications=1"])), ExecutorConfig(kind="local", workers=6)).workers == 1
 
 
 @pytest.mark.parametrize("dispatch", ["none", "direct"])
 def test_the_estimate_is_at_or_above_what_a_replication_simulates(dispatch):
     """The call and ticket estimates err high (redials as if every first call abandoned,
     repeat calls as if no ticket were resolved), but not wildly: within 2x."""
-    cfg = build_config(raw_config([f"dispatch={dispatch}", "horizon_days=3", "warmup_days=0", "replications=1"]))
+    cfg = build_config(composed_raw([f"dispatch={dispatch}", "horizon_days=3", "warmup_days=0", "replications=1"]))
     est = estimate(cfg, SERIAL)
     rec = run_replication(cfg, 0)
     calls, tickets = len(rec.calls.arrival_min), len(rec.tickets.created_min)
