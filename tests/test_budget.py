@@ -26,7 +26,6 @@ from sim.ranking import build_ranking_config
 from tests.test_fuzz import composed_raw
 
 REPO = Path(__file__).resolve().parent.parent
-CONF_DIR = REPO / "conf"
 SERIAL = ExecutorConfig(kind="serial")
 
 
