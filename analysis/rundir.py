@@ -22,6 +22,8 @@ import yaml
 
 import hotline_sim
 from analysis.io import CSV_ENCODING, write_json_atomic
+# the sub-folders of a user's ``data_dir`` the model reads: the model's own list
+from sim.scenario_data import KINDS as DATA_DIR_KINDS  # noqa: F401 (used and re-exported)
 
 #: Config keys that do not change a run's results (where it runs, what a sweep is called,
 #: which charts and whether a report are drawn from them, what a comparison calls practical).
@@ -31,8 +33,6 @@ NOT_RESULT_KEYS = ("executor", "sweep_name", "charts", "report", "comparison", "
 #: What the model's results depend on besides the config: its code and its data files.
 MODEL_DIRS = ("sim", "scenarios")
 PACKAGE = hotline_sim.paths.DIST_NAME
-#: The sub-folders of a user's ``data_dir`` the model reads (sim.scenario_data.KINDS).
-DATA_DIR_KINDS = ("profiles", "rosters", "category_mix", "city")
 
 
 def config_fingerprint(raw: dict) -> str:
