@@ -271,8 +271,9 @@ def cli() -> None:
     sys.argv[1:] = force_add_distributions(args)
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
-        check_config_dirs(config_dirs(args), CONF_DIR / "config.yaml")  # scenario files are data (sim.config_files)
-        check_group_choices(args, config_dirs(args))  # scenario=../x: a name, not a path
+        dirs = config_dirs(args)
+        check_config_dirs(dirs, CONF_DIR / "config.yaml")  # scenario files are data (sim.config_files)
+        check_group_choices(args, dirs)  # scenario=../x: a name, not a path
         check_group_values(args, CONF_DIR)  # ranking=-1: one line, not Hydra's ValueError
         main()
     except (ConfigError, *COMPOSITION_ERRORS) as err:
