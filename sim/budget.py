@@ -40,7 +40,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from sim.clock import MINUTES_PER_DAY
+from sim.clock import MINUTES_PER_DAY, minutes_since_midnight, minutes_to_calendar
 from sim.errors import ConfigError
 from sim.validate import number
 
@@ -127,10 +127,8 @@ def expected_fresh_calls(cfg) -> float:
     the highest day factor of the run, on the share of calls it touches)."""
     a = cfg.arrivals
     days = int(math.ceil(cfg.horizon_days))
-    start_day = np.datetime64(cfg.start.date(), "D")
-    day = start_day + np.arange(days)
-    weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    month = day.astype("datetime64[M]").astype(np.int64) % 12
+    noon = MINUTES_PER_DAY / 2 - minutes_since_midnight(cfg.start)  # day k's noon: no rounding across midnight
+    weekday, month, _ = minutes_to_calendar(cfg.start, noon + np.arange(days) * float(MINUTES_PER_DAY))
     factor = np.asarray(a.weekday_factors)[weekday] * np.asarray(a.month_factors)[month]
     weight = np.ones(days)
     weight[-1] = cfg.horizon_days - (days - 1)
