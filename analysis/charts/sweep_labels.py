@@ -66,6 +66,16 @@ def param_label(key: str) -> tuple[str, str, str | None]:
     return en, "", None
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _name(key: str, en: str) -> str:
+    """The start of a value's label: the key's short name and a space (``seats 400``), or
+    for a key known only by its dotted name, that name and ": " (``key: value``)."""
+    return _lower_first(en) + (" " if key in PARAMS else ": ")
+
+
 def _weights_words(value: str) -> tuple[str, str] | None:
     """A weight set by its name: ``w30_35_35`` -> weights 30/35/35, ``equal`` -> equal weights."""
     if value == "equal":
@@ -95,17 +105,17 @@ def value_label(key: str, value) -> tuple[str, str]:
         return f"{en.lower()}: as configured", f"{zh}：按配置" if zh else ""
     if key in ("dispatch", "dispatch.policy") and value in POLICY:
         p_en, p_zh = POLICY[value]
-        return p_en[:1].lower() + p_en[1:], p_zh
-    if key == "ranking" and _weights_words(value):
-        return _weights_words(value)
+        return _lower_first(p_en), p_zh
+    if key == "ranking" and (weights := _weights_words(value)):
+        return weights
     if value in VALUES.get(key, {}):
         return VALUES[key][value]
-    name = en[:1].lower() + en[1:] + (" " if key in PARAMS else ": ")  # a key of its own name: "key: value"
+    name = _name(key, en)
     number = _number(value)
     if number is not None:
         return f"{name}{number}", f"{zh} {number}" if zh else ""
     if value.lower() in ("true", "false"):
-        return f"{en[:1].lower() + en[1:]}: {'yes' if value.lower() == 'true' else 'no'}", \
+        return f"{_lower_first(en)}: {'yes' if value.lower() == 'true' else 'no'}", \
             f"{zh}：{'是' if value.lower() == 'true' else '否'}" if zh else ""
     return f"{name}{value.replace('_', ' ')}", f"{zh} {value}" if zh else ""
 
@@ -117,11 +127,11 @@ def tick_label(key: str, value) -> tuple[str, str]:
     key, value = str(key).lstrip("+~"), "" if value is None else str(value)
     if key in ("dispatch", "dispatch.policy") and value in POLICY:
         return POLICY[value]
-    if key == "ranking" and _WEIGHTS.match(value):
-        return "/".join(_WEIGHTS.match(value).groups()), ""
+    if key == "ranking" and (m := _WEIGHTS.match(value)):
+        return "/".join(m.groups()), ""
     en, zh = value_label(key, value)
     k_en, k_zh, _ = param_label(key)
-    prefix_en, prefix_zh = k_en[:1].lower() + k_en[1:] + (" " if key in PARAMS else ": "), f"{k_zh} "
+    prefix_en, prefix_zh = _name(key, k_en), f"{k_zh} "
     en = en[len(prefix_en):] if en.startswith(prefix_en) else en
     zh = zh[len(prefix_zh):] if k_zh and zh.startswith(prefix_zh) else zh
     return en[:1].upper() + en[1:], zh
