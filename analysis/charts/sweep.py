@@ -219,6 +219,7 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
         xv = _num(r[x]) if is_num else cats.index(str(r[x]))
         lines.setdefault(key, []).append((xv, _num(r["mean"]), _num(r["ci_low"]), _num(r["ci_high"])))
     groups = _identical_groups(lines)
+    span = (max(_num(c) for c in cats) - min(_num(c) for c in cats)) if is_num else None  # for the dodge
     en, zh, unit, scale, _ = _kpi(metric)
     x_en, x_zh, x_unit = param_label(x)
     changes = []
@@ -232,7 +233,7 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
             colour = cs.CYCLE[i % len(cs.CYCLE)]
             err = np.maximum(np.vstack([np.nan_to_num(arr[:, 1] - arr[:, 2]), np.nan_to_num(arr[:, 3] - arr[:, 1])]), 0)
             # series side by side, not on top of each other: a small sideways offset and a marker of their own
-            shift = _dodge(i, len(groups), (max(_num(c) for c in cats) - min(_num(c) for c in cats)) if is_num else None)
+            shift = _dodge(i, len(groups), span)
             ax.errorbar(arr[:, 0] + shift, arr[:, 1], yerr=err, fmt=MARKERS[i % len(MARKERS)] + ("-" if is_num else ""),
                         color=colour, ms=5.5, elinewidth=1.6, label=names[key] or None)
             label = _group_name(group, no_effect, short=True)
@@ -266,8 +267,9 @@ def sweep_kpi_chart(rows: Iterable[Mapping], metric: str, x: str | None = None, 
         sub = f"{x_zh or x_en}由{x0:,.6g}变为{x1:,.6g}时，{zh or en}由{fmtv_zh(v0)}变为{fmtv_zh(v1)}"
     else:
         c0, c1 = cats[int(x0)], cats[int(x1)]
-        cat_en = {c: value_label(x, c)[0] for c in (c0, c1)}
-        cat_zh = {c: value_label(x, c)[1] or value_label(x, c)[0] for c in (c0, c1)}
+        words = {c: value_label(x, c) for c in (c0, c1)}
+        cat_en = {c: en_ for c, (en_, _) in words.items()}
+        cat_zh = {c: zh_ or en_ for c, (en_, zh_) in words.items()}
         if len(cats) <= 2:
             title = f"{en} is {fmtv(v0)} with {cat_en[c0]} and {fmtv(v1)} with {cat_en[c1]}"
             sub = f"{zh or en}：{cat_zh[c0]}为{fmtv_zh(v0)}，{cat_zh[c1]}为{fmtv_zh(v1)}"
