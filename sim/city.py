@@ -62,13 +62,16 @@ def load_city(table: str, key: str = "city.table") -> City:
     """Load and check the two CSV files of city ``table``: from the user's
     ``<data_dir>/city/`` if it holds both, else from ``scenarios/city/``
     (sim.scenario_data.folders)."""
-    searched = folders("city", SCENARIOS_DIR / "city")
-    names = sorted({n for folder in searched for n in city_names(folder)})
-    plain_name(table, key, searched_in("city", SCENARIOS_DIR / "city"), names)  # nothing outside it
+    searched, shown = folders("city", SCENARIOS_DIR / "city"), searched_in("city", SCENARIOS_DIR / "city")
+
+    def cities() -> list[str]:  # listed only for an error
+        return sorted({n for folder in searched for n in city_names(folder)})
+
+    plain_name(table, key, shown, cities)  # nothing outside it
     folder = next((f for f in searched if (f / f"{table}_districts.csv").is_file()
                    and (f / f"{table}_streets.csv").is_file()), None)
     if folder is None:
-        raise ConfigError(key, table, f"a city in {searched_in('city', SCENARIOS_DIR / 'city')}: " + ", ".join(names))
+        raise ConfigError(key, table, f"a city in {shown}: " + ", ".join(cities()))
     dist_path, street_path = folder / f"{table}_districts.csv", folder / f"{table}_streets.csv"
     districts = _read(dist_path, DISTRICT_COLUMNS, key, table)
     streets = _read(street_path, STREET_COLUMNS, key, table)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Callable
 
 from sim.errors import ConfigError
 
@@ -38,13 +39,13 @@ def is_plain(name) -> bool:
             and name not in (".", "..") and not name.startswith("..") and not _DRIVE.match(name))
 
 
-def plain_name(name, key: str, where: str, existing: list[str], inline: str = "") -> str:
+def plain_name(name, key: str, where: str, existing: Callable[[], list[str]], inline: str = "") -> str:
     """``name`` if it is plain (:func:`is_plain`), else a one-line ConfigError for
-    ``key`` listing the ``existing`` names of folder ``where`` (``inline``: what the
-    key accepts besides a name, e.g. "a list, or ")."""
+    ``key`` listing the names ``existing()`` gives of folder ``where`` (listed only for
+    the error; ``inline``: what the key accepts besides a name, e.g. "a list, or ")."""
     if not is_plain(name):
         raise ConfigError(key, name, f"{inline}a plain name (no /, \\, .., not a path) of a file in {where}: "
-                          + (", ".join(existing) or "none"))
+                          + (", ".join(existing()) or "none"))
     return name
 
 

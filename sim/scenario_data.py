@@ -90,7 +90,7 @@ def load_named(kind: str, name: str, key: str, field: str | tuple[str, ...], inl
     ``scenarios/<kind>/<name>.yaml``; ``key`` names the config key that asked for it,
     for the error message, and ``inline`` what it could have given instead of a name."""
     fields = (field,) if isinstance(field, str) else field
-    plain_name(name, key, where(kind), available(kind), inline=f"{inline}, or ")  # nothing outside it
+    plain_name(name, key, where(kind), lambda: available(kind), inline=f"{inline}, or ")  # nothing outside it
     path = next((f / f"{name}.yaml" for f in folders(kind) if (f / f"{name}.yaml").is_file()), None)
     if path is None:
         raise ConfigError(key, name, f"{inline}, or a name from {where(kind)}: {', '.join(available(kind))}")
