@@ -190,16 +190,16 @@ def config_files(run_dir: Path) -> list[tuple[Path, str]]:
                 files.append((primary, ""))
             continue
         choice = choices.get(group)
-        path = _find(dirs, group, choice) if choice not in (None, "null") else None
+        path = _find([d / group for d in dirs], choice) if choice not in (None, "null") else None
         if path is not None:
             files.extend(_group_files(path, group, dirs=dirs))
     return files
 
 
-def _find(dirs: list[Path], group: str, name) -> Path | None:
-    """``group/name.yaml`` in the first config folder that has it (Hydra's search order)."""
-    for d in dirs:
-        path = d / group / f"{name}.yaml"
+def _find(folders: list[Path], name) -> Path | None:
+    """``name.yaml`` in the first of a group's ``folders`` that has it (Hydra's search order)."""
+    for folder in folders:
+        path = folder / f"{name}.yaml"
         if path.is_file():
             return path
     return None
@@ -221,7 +221,7 @@ def _group_files(path: Path, group: str, seen: frozenset = frozenset(),
         if not isinstance(item, str):
             continue
         name = item.split("/")[-1] if item.startswith(f"/{group}/") else item
-        found = next((f / f"{name}.yaml" for f in folders if (f / f"{name}.yaml").is_file()), None)
+        found = _find(folders, name)
         if found is not None and name not in seen:
             (after if self_seen else before).extend(_group_files(found, group, seen | {path.stem}, dirs))
     return [*before, (path, group), *after]
