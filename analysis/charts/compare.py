@@ -13,26 +13,16 @@ from analysis.charts import style as cs
 from analysis.charts.chart import CAPTIONS, Chart, SkipChart
 from analysis.charts.formatting import _ci, _dec, _mid, _num, split_bilingual
 from analysis.charts.vocabulary import COMPARISON_KPIS, DIFF_AXIS, DIFF_UNIT, UNIT_ZH, _kpi
-from analysis.kpis.practical import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, PracticalThreshold
+from analysis.kpis.practical import DEFAULT_ABSOLUTE, PracticalThreshold
 
 
-#: The default practical thresholds (analysis/kpis/practical.py; a run's own come from its
-#: config key ``comparison.practical_threshold``): 0.5 percentage points for shares, 5 s
-#: for call-centre times, 0.5 h for ticket times [assume]; any other unit:
-#: :data:`PRACTICAL_RELATIVE` of run A's level. A difference whose 95% CI excludes 0 but
-#: which is smaller is "no practical difference".
+#: The default practical thresholds, kept under this name for callers of the chart
+#: (analysis/kpis/practical.py holds them and the threshold's logic; a run's own come from
+#: its config key ``comparison.practical_threshold``): 0.5 percentage points for shares,
+#: 5 s for call-centre times, 0.5 h for ticket times [assume]; any other unit: a share of
+#: run A's level. A difference whose 95% CI excludes 0 but which is smaller is "no
+#: practical difference".
 PRACTICAL_THRESHOLD = dict(DEFAULT_ABSOLUTE)
-PRACTICAL_RELATIVE = DEFAULT_RELATIVE
-
-
-def practical_threshold(unit: str, level_a: float, threshold: PracticalThreshold | None = None) -> float:
-    """The practical threshold of a difference in ``unit`` (default: :data:`PRACTICAL_THRESHOLD`)."""
-    return (threshold or PracticalThreshold()).of(unit, level_a)
-
-
-def threshold_text(threshold: PracticalThreshold | None = None) -> str:
-    """The practical thresholds in words, for the chart's note."""
-    return (threshold or PracticalThreshold()).text()
 
 
 def policy_comparison(rows: Iterable[Mapping], label_a: str | None = None, label_b: str | None = None, *,
