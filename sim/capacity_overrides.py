@@ -17,13 +17,13 @@ simulated (an unknown or ambiguous unit is a one-line error saying what is allow
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
 
 from sim.city import City
 from sim.errors import ConfigError
+from sim.validate import number
 
 DISTRICT_KEY = "streets.capacity.district_factor"
 STREET_KEY = "streets.capacity.street_factor"
@@ -41,14 +41,9 @@ def parse_factors(raw, key: str, unit: str, example: str) -> Factors:
         return ()
     if not isinstance(raw, Mapping):
         raise ConfigError(key, raw, f"a mapping {{{unit}: factor}}, e.g. {example}")
-    out = []
-    for name, factor in raw.items():
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) \
-                or not 0 < factor <= MAX_FACTOR:
-            raise ConfigError(f"{key}.{name}", factor, f"a number > 0, at most {MAX_FACTOR:g} (the factor "
-                                                       "on the caseworker slots; 1 = as sized)")
-        out.append((str(name), float(factor)))
-    return tuple(out)
+    allowed = f"a number > 0, at most {MAX_FACTOR:g} (the factor on the caseworker slots; 1 = as sized)"
+    return tuple((str(name), number(factor, f"{key}.{name}", lo=0, lo_open=True, hi=MAX_FACTOR, allowed=allowed))
+                 for name, factor in raw.items())
 
 
 def parse_district_factor(raw) -> Factors:

@@ -36,12 +36,12 @@ def listing(raw, key: str, allowed: str) -> list:
     return list(raw)
 
 
-def number(value, key: str, lo=None, hi=None, lo_open=False) -> float:
+def number(value, key: str, lo=None, hi=None, lo_open=False, allowed: str | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(key, value, range_text(lo, hi, lo_open, "a finite number"))
+        raise ConfigError(key, value, allowed or range_text(lo, hi, lo_open, "a finite number"))
     too_low = lo is not None and (value <= lo if lo_open else value < lo)
     if too_low or (hi is not None and value > hi):
-        raise ConfigError(key, value, range_text(lo, hi, lo_open, "a number"))
+        raise ConfigError(key, value, allowed or range_text(lo, hi, lo_open, "a number"))
     return float(value)
 
 
