@@ -10,6 +10,7 @@ from analysis.charts import style as cs
 from analysis.charts.chart import Chart, SkipChart
 from analysis.charts.formatting import _month_en, _month_zh
 from analysis.charts.sweep_labels import bilingual, tick_label, value_label
+from analysis.rankings.weight_robustness import compared_month
 
 #: The classes the weights can move, with their colours and names.
 CLASS_STYLE = (("advanced", cs.BLUE, "advanced", "先进"), ("improving", cs.GREEN, "improving", "进步"),
@@ -20,11 +21,10 @@ def weight_class_changes(block: dict, month: str | None = None, *, note: str | N
     """Per candidate weight set (one row each) the streets that leave each class against
     the run's own weights in ``month`` (default: the last compared): bars = mean over
     replications, whiskers = fewest to most, the label ``k of n`` = replication 0."""
-    months = sorted((block or {}).get("months") or {})
-    if not months:
+    month = compared_month(block, month)
+    if month is None:
         raise SkipChart("no weight_robustness block with a ranked month in summary.json "
                         "(python run.py experiment=weight_robustness)")
-    month = month if month in months else months[-1]
     ref = block["reference"]
     sets = [n for n in block["months"][month] if n != ref]
     if not sets:

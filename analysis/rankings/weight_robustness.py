@@ -181,13 +181,20 @@ def write_weight_robustness(out_dir, rows: list[list]) -> None:
     write_csv_atomic(Path(out_dir) / WEIGHT_ROBUSTNESS_FILE, list(COLUMNS), rows)
 
 
+def compared_month(block: dict | None, month: str | None = None) -> str | None:
+    """``month`` if the block compares it, else the last month it compares (None: none)."""
+    months = sorted((block or {}).get("months") or {})
+    if not months:
+        return None
+    return month if month in months else months[-1]
+
+
 def format_weight_robustness(block: dict, month: str | None = None) -> str:
     """The CLI's lines: per weight set, in ``month`` (default: the last), the streets
     that leave each class against the run's own weights."""
-    months = sorted(block.get("months") or {})
-    if not months:
+    month = compared_month(block, month)
+    if month is None:
         return "weight robustness: no month is ranked, nothing to compare"
-    month = month if month in months else months[-1]
     ref = block["reference"]
     lines = [f"weight robustness {month} (replication 0; against {ref}): streets that leave each class under "
              f"other weights ({WEIGHT_ROBUSTNESS_FILE})"]
