@@ -96,24 +96,20 @@ class Engine(simpy.Environment):
             while True:
                 if queue:
                     entry = queue[0]
-                    if feed_at < entry[0]:
-                        now = self._now = feed_at
-                        k += 1
-                        feed_at = now + (times[k] - now) if k < n else inf
-                        function(k - 1)
-                    elif len(entry) == _CALL_ENTRY:
-                        heappop(queue)
-                        self._now = entry[0]
-                        entry[3](entry[4])
-                    else:
-                        step()  # a SimPy event: callbacks, StopSimulation, failures as SimPy does
-                elif feed_at < inf:
-                    now = self._now = feed_at
-                    k += 1
-                    feed_at = now + (times[k] - now) if k < n else inf
-                    function(k - 1)
-                else:
+                    if not feed_at < entry[0]:  # the heap's head first (ties too)
+                        if len(entry) == _CALL_ENTRY:
+                            heappop(queue)
+                            self._now = entry[0]
+                            entry[3](entry[4])
+                        else:
+                            step()  # a SimPy event: callbacks, StopSimulation, failures as SimPy does
+                        continue
+                elif not feed_at < inf:  # nothing left
                     break
+                now = self._now = feed_at  # the feed's next call: earlier than the heap's head, or the heap empty
+                k += 1
+                feed_at = now + (times[k] - now) if k < n else inf
+                function(k - 1)
         except StopSimulation as stop:
             return stop.args[0]
         finally:
