@@ -95,20 +95,18 @@ def reference_name(cfg: WeightRobustnessConfig, rank_cfg: RankingConfig, choice:
 
 
 def _street_tables(per_rep: list[dict], city: City, rank_cfg: RankingConfig) -> dict[tuple[int, str], dict]:
-    """(replication, month) -> that month's street table, indexed by street id."""
+    """(replication, month) -> that month's street table, indexed by street id, with each
+    street's class label (made once per table: the reference's tables meet every weight set)."""
     out = {}
     for t in league_tables(per_rep, city, rank_cfg):
         if t["level"] != "streets":
             continue
         order = np.argsort(t["unit"])
+        classes = {c: np.asarray(t["classes"][c])[order] for c in CLASSES}
         out[(t["replication"], t["month"])] = {"unit": np.asarray(t["unit"])[order],
-                                               "rank": np.asarray(t["rank"])[order],
-                                               "classes": {c: np.asarray(t["classes"][c])[order] for c in CLASSES}}
+                                               "rank": np.asarray(t["rank"])[order], "classes": classes,
+                                               "labels": [class_label(classes, i) for i in range(len(order))]}
     return out
-
-
-def _labels(table: dict) -> list[str]:
-    return [class_label(table["classes"], i) for i in range(len(table["unit"]))]
 
 
 def compare_weight_sets(per_rep: list[dict], city: City, rank_cfg: RankingConfig, cfg: WeightRobustnessConfig,
@@ -130,13 +128,13 @@ def compare_weight_sets(per_rep: list[dict], city: City, rank_cfg: RankingConfig
             n_changed = []
             for r in reps:
                 a, b = ref[(r, month)], cand[(r, month)]
-                la, lb = np.array(_labels(a)), np.array(_labels(b))
-                changed[a["unit"]] += la != lb
-                n_changed.append(int(np.sum(la != lb)))
+                differs = np.array(a["labels"]) != np.array(b["labels"])
+                changed[a["unit"]] += differs
+                n_changed.append(int(np.sum(differs)))
                 for c in WEIGHTED_CLASSES:
                     per_class[c].append(int(np.sum(a["classes"][c] & ~b["classes"][c])))
             a, b = ref[(reps[0], month)], cand[(reps[0], month)]
-            la, lb = _labels(a), _labels(b)
+            la, lb = a["labels"], b["labels"]
             for i, unit in enumerate(a["unit"]):
                 u = int(unit)
                 d = int(city.street_district[u])
