@@ -60,11 +60,8 @@ def differing_files(a: Path, b: Path, cwd_a: Path | None = None, cwd_b: Path | N
     """Relative paths that are in only one of the run directories ``a`` and ``b``, or
     whose bytes differ once the varying fields are masked (sorted)."""
     files_a, files_b = run_files(a), run_files(b)
-    out = sorted(files_a ^ files_b)
-    for rel in sorted(files_a & files_b):
-        if masked(a / rel, a, cwd_a) != masked(b / rel, b, cwd_b):
-            out.append(rel)
-    return sorted(out)
+    differ = {rel for rel in files_a & files_b if masked(a / rel, a, cwd_a) != masked(b / rel, b, cwd_b)}
+    return sorted((files_a ^ files_b) | differ)
 
 
 def main(argv: list[str] | None = None) -> int:
