@@ -14,12 +14,11 @@ from analysis.kpis.city_monthly import write_city_monthly
 from analysis.io import json_ready, write_csv_atomic, write_json_atomic
 from analysis.rundir import (BACKLOG_TREND_FILE, DISTRICTS_MONTHLY_FILE, FUNNEL_FILE, HOURLY_FILE,  # noqa: F401
                              LEAD_TIMES_FILE, RANKINGS_FILE, ROBUSTNESS_FILE, STREETS_MONTHLY_FILE, SUMMARY_FILE,
-                             get, hydra_files, read_csv, read_json)
+                             get, hydra_files, model_version, read_csv, read_json)
 from analysis.kpis.calls import CALL_KPIS, HOURLY_KPIS, HOURS_PER_DAY
-from analysis.rundir import model_version
 from hotline_sim import __version__
 from analysis.rankings.league import (FUNNEL_COLUMNS, RANKING_COLUMNS, ROBUSTNESS_COLUMNS, focal_month, league_months,
-                             league_tables, ranking_rows, robustness_outputs)
+                                      league_tables, ranking_rows, robustness_outputs)
 from sim.ranking import CLASS_ZH, WEIGHT_KEYS
 from analysis.kpis.stationarity import check_backlog_trend
 from analysis.kpis.stats import mean_ci
