@@ -138,9 +138,7 @@ class CallCentre:
         self._work_kind = array("b")
 
         roster = cfg.call_center.roster
-        if cfg.call_center.weekend_roster is not None:
-            env.process(self._week_roster_process())
-        elif len(roster) == 1 and not cfg.call_center.seat_changes:
+        if len(roster) == 1 and not cfg.call_center.seat_changes and cfg.call_center.weekend_roster is None:
             self._set_agents(roster[0])
         else:
             env.process(self._roster_process())
@@ -189,33 +187,15 @@ class CallCentre:
         self._redial_delay = v.get("redial_delay_min")
 
     def _roster_process(self):
-        """Change the number of agents on duty at every roster slice boundary, with the
-        roster of each seat change (``call_center.seat_changes``) from its date on:
-        changes fall on midnight, a slice boundary of every roster."""
-        cc = self.cfg.call_center
-        slice_min = cc.roster_interval_min
-        minute0 = minutes_since_midnight(self.cfg.start)
-        changes = [(minutes_after(self.cfg.start, c.at), c.roster) for c in cc.seat_changes]
-        roster, k = cc.roster, 0
-        idx = int(minute0 // slice_min)
-        self._set_agents(roster[idx])
-        next_edge = (idx + 1) * slice_min - minute0
-        while True:
-            yield self.env.timeout(next_edge - self.env.now)
-            while k < len(changes) and changes[k][0] <= next_edge + _EDGE_ROUNDING_MIN:
-                roster, k = changes[k][1], k + 1
-            idx = (idx + 1) % len(roster)
-            self._set_agents(roster[idx])
-            next_edge += slice_min
-
-    def _week_roster_process(self):
-        """The roster with ``call_center.weekend_roster`` on Saturdays and Sundays
+        """Change the number of agents on duty at every roster slice boundary, with
+        ``call_center.weekend_roster`` (if set) on Saturdays and Sundays
         (:data:`WEEKEND_DAYS`): each day's roster is chosen at its midnight, so the two may
-        have slices of different lengths; seat changes (at midnight) as in
-        :meth:`_roster_process`. Without a weekend roster that process runs instead."""
+        have slices of different lengths; with the rosters of each seat change
+        (``call_center.seat_changes``) from its date on: changes fall on midnight."""
         cc, start = self.cfg.call_center, self.cfg.start
-        changes = [(minutes_after(start, c.at), c.roster, c.weekend_roster) for c in cc.seat_changes]
-        weekday_roster, weekend_roster, k = cc.roster, cc.weekend_roster, 0
+        # no weekend roster (None): the roster every day
+        changes = [(minutes_after(start, c.at), c.roster, c.weekend_roster or c.roster) for c in cc.seat_changes]
+        weekday_roster, weekend_roster, k = cc.roster, cc.weekend_roster or cc.roster, 0
         midnight = -minutes_since_midnight(start)  # the start's midnight, minutes from the start
         day = start.weekday()
         while True:
