@@ -380,30 +380,32 @@ def weight_sets(summary: dict, month: str | None) -> dict | None:
     """experiment=weight_robustness: per other weight set, the streets that leave (and
     enter) each class in ``month`` (default the last compared) against the run's own
     weights (summary.json's ``weight_robustness`` block); None for other runs."""
+    from analysis.rankings.weight_robustness import WEIGHTED_CLASSES, compared_month
+    from sim.ranking import WEIGHT_KEYS
+
     block = summary.get("weight_robustness")
-    months = sorted((block or {}).get("months") or {})
-    if not months:
+    month = compared_month(block, month)
+    if month is None:
         return None
-    month = month if month in months else months[-1]
+
+    def percent(w: dict) -> str:  # weights 0.3/0.35/0.35 as 30/35/35
+        return "/".join(f"{100 * w.get(k, 0):.0f}" for k in WEIGHT_KEYS)
+
     ref = block["reference"]
     rows = []
     for name, e in block["months"][month].items():
         if name == ref:
             continue
-        w = block["weight_sets"].get(name) or {}
         cls = e["classes"]
-        rows.append({"name": name, "weights": "/".join(f"{100 * w.get(k, 0):.0f}" for k in
-                                                       ("response", "resolution", "satisfaction")),
+        rows.append({"name": name, "weights": percent(block["weight_sets"].get(name) or {}),
                      "changed": e["streets_changing_class"], "changed_mean": f"{e['streets_changing_class_mean']:g}",
                      "same": e.get("same_ranks", False),
-                     "cells": [f"{cls[c]['left']} of {cls[c]['reference_n']}" for c in ("advanced", "improving",
-                                                                                         "rectification")],
+                     "cells": [f"{cls[c]['left']} of {cls[c]['reference_n']}" for c in WEIGHTED_CLASSES],
                      "out": "、".join(cls["rectification"]["streets_left"]),
                      "in": "、".join(cls["rectification"]["streets_entered"])})
     w = block["weight_sets"].get(ref) or {}
     return {"month": month, "reference": ref, "note": block.get("note"), "rows": rows,
-            "reference_weights": "/".join(f"{100 * w.get(k, 0):.0f}" for k in ("response", "resolution",
-                                                                                 "satisfaction")) if w else ""}
+            "reference_weights": percent(w) if w else ""}
 
 
 def run_context(run_dir: Path) -> dict:
