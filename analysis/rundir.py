@@ -23,7 +23,7 @@ import yaml
 import hotline_sim
 from analysis.io import CSV_ENCODING, write_json_atomic
 # the sub-folders of a user's ``data_dir`` the model reads: the model's own list
-from sim.scenario_data import KINDS as DATA_DIR_KINDS  # noqa: F401 (used and re-exported)
+from sim.scenario_data import KINDS as DATA_DIR_KINDS
 
 #: Config keys that do not change a run's results (where it runs, what a sweep is called,
 #: which charts and whether a report are drawn from them, what a comparison calls practical).
