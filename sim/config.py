@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sim.accountability import AccountabilityConfig, build_accountability_config
+from sim.capacity_overrides import check_names
 from sim.city import City, load_city
 from sim.clock import MINUTES_PER_DAY
 from sim.distributions import Distribution, parse_distribution
@@ -180,11 +181,15 @@ def _build_config(raw: dict) -> SimConfig:
     if accountability.feedback and tickets is None:
         raise ConfigError("accountability.mode", accountability.mode,
                           "none when only the call centre is simulated (no dispatch section): there is no league table")
+    city = load_city(tickets.city.table) if tickets else None
+    if tickets and (tickets.streets.district_factor or tickets.streets.street_factor):
+        # the units named must be the city's: checked now (not in a worker), on the city loaded once
+        check_names(tickets.streets.district_factor, tickets.streets.street_factor, city, tickets.city.table)
     return SimConfig(
         scenario=str(raw.get("scenario", "custom")), seed=seed, replications=replications,
         horizon_days=horizon_days, warmup_days=warmup_days, start=start,
         arrivals=arrivals, call_center=call_center, tickets=tickets,
-        city=load_city(tickets.city.table) if tickets else None,
+        city=city,
         accountability=accountability,
         ranking=build_ranking_config(raw.get("ranking")) if accountability.feedback else None,
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 from sim import dispatch as dispatch_policies
 from sim.distributions import Distribution, parse_distribution
-from sim.capacity_overrides import check_names, parse_district_factor, parse_street_factor
+from sim.capacity_overrides import parse_district_factor, parse_street_factor
 from sim.errors import ConfigError
 from sim.validate import check_category, check_keys, integer, listing, number, section
 
@@ -197,14 +197,10 @@ def build_tickets_config(raw: dict, categories: tuple[str, ...]) -> TicketsConfi
     for key in SECTION_KEYS:
         if not isinstance(raw.get(key), dict):
             raise ConfigError(key, raw.get(key), "a mapping (section of the config; needed with dispatch)")
-    city, streets = _city(raw["city"]), _streets(raw["streets"], categories)
-    if streets.district_factor or streets.street_factor:  # units named must be the city's: checked now, not in a worker
-        from sim.city import load_city
-        check_names(streets.district_factor, streets.street_factor, load_city(city.table), city.table)
     return TicketsConfig(
-        city=city,
+        city=_city(raw["city"]),
         dispatch=_dispatch(raw["dispatch"], categories),
-        streets=streets,
+        streets=_streets(raw["streets"], categories),
         departments=_departments(raw["departments"]),
         survey=_survey(raw["survey"]),
         repeat=_repeat(raw["repeat"]),
