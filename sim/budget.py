@@ -68,7 +68,8 @@ ROBUSTNESS_BYTES_PER_UNIT_DRAW = 104
 SCHEDULE_BYTES_PER_PIECE = 8 * 8
 SCHEDULE_BYTES_PER_PIECE_CATEGORY = 8
 #: Share of calls assumed to abandon even when the agents' hours cover the calls'
-#: handle time (peaks of the day, impatient callers): 0.7% in the default run [assume].
+#: handle time (peaks of the day, impatient callers). The default run abandons 0.7%; the
+#: floor is set well above that, so the estimate errs high [assume].
 ABANDON_FLOOR = 0.05
 #: Redials and repeat calls form geometric chains; their ratio is capped here so that
 #: certain redials (probability 1, all calls abandoning) count 10x, not infinity (the
