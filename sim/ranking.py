@@ -246,24 +246,51 @@ def binomial_limit(q: float, n, p0: float, method: str = "mid_p") -> np.ndarray:
     funnel plots use this function."""
     if method not in FUNNEL_METHODS:
         raise ValueError(f"method must be one of {', '.join(FUNNEL_METHODS)}, got {method!r}")
-    from scipy import stats  # only when a funnel is drawn: simulating needs no scipy.stats
-
     n = np.asarray(n, dtype=float)
     out = np.full(n.shape, np.nan)
     ok = n > 0
     if not np.isfinite(p0) or not ok.any():
         return out
     nn = n[ok]
-    r = stats.binom.ppf(q, nn, p0)
+    binom_ppf, binom_cdf = _binomial_functions(q, nn, p0)
+    r = binom_ppf(q, nn, p0)
     # Guard the definition F(r - 1) < q <= F(r) against rounding in ppf.
-    r = np.where(stats.binom.cdf(r, nn, p0) < q, r + 1, r)
-    r = np.where((r > 0) & (stats.binom.cdf(r - 1, nn, p0) >= q), r - 1, r)
-    f_r, f_below = stats.binom.cdf(r, nn, p0), stats.binom.cdf(r - 1, nn, p0)
+    r = np.where(binom_cdf(r, nn, p0) < q, r + 1, r)
+    r = np.where((r > 0) & (binom_cdf(r - 1, nn, p0) >= q), r - 1, r)
+    f_r, f_below = binom_cdf(r, nn, p0), binom_cdf(r - 1, nn, p0)
     mass = f_r - f_below
     alpha = np.where(mass > 0, (f_r - q) / np.where(mass > 0, mass, 1.0), 0.0)
     shift = 0.5 if method == "mid_p" else 0.0
     out[ok] = np.clip((r - alpha + shift) / nn, 0.0, 1.0)
     return out
+
+
+def _binomial_functions(q: float, n: np.ndarray, p0: float):
+    """``(ppf, cdf)`` of Binomial(n, p0) with ``scipy.stats.binom``'s values, for
+    :func:`binomial_limit`. For 0 < q < 1, whole n > 0 and 0 <= p0 <= 1, scipy.stats
+    computes them with two of scipy.special's ufuncs: ``_binom_ppf``, and ``_binom_cdf``
+    of the floor of k clipped to [0, 1] (0 below the support, 1 from ``n`` up). They are
+    called here directly, so that the tables do not import scipy.stats (about 0.5 s
+    more than scipy.special). They are private to SciPy: in any other case, or with a
+    SciPy that lacks them, scipy.stats itself (tests/test_special_functions.py checks
+    that the two agree bit for bit)."""
+    try:
+        from scipy.special._ufuncs import _binom_cdf, _binom_ppf
+    except ImportError:  # a SciPy whose private names moved: the public, slower import
+        _binom_cdf = _binom_ppf = None
+    if _binom_cdf is None or not (0 < q < 1 and 0 <= p0 <= 1 and np.all(n > 0) and np.all(n == np.floor(n))):
+        from scipy import stats
+        return stats.binom.ppf, stats.binom.cdf
+
+    def ppf(q, n, p):
+        return _binom_ppf(q, n, p) + 0.0  # scipy.stats adds its loc (0)
+
+    def cdf(k, n, p):
+        k = np.asarray(k, dtype=float)
+        inside = np.clip(_binom_cdf(np.floor(np.clip(k, 0, n)), n, p), 0, 1)  # clipped, as scipy.stats does
+        return np.where(k < 0, 0.0, np.where(k >= n, 1.0, inside))
+
+    return ppf, cdf
 
 
 def funnel_lower_limit(scores: np.ndarray, surveyed: np.ndarray, ranked: np.ndarray,

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analysis.io import write_csv_atomic
+from analysis.kpis.stats import t_quantile, t_sf
 from analysis.rundir import BACKLOG_TREND_FILE
 
 if TYPE_CHECKING:  # types only: analysis.kpis.calls imports this module in every worker
@@ -130,7 +131,6 @@ def trend_test(values: np.ndarray, alpha: float = ALPHA) -> dict[str, np.ndarray
     Returns arrays ``mean``, ``ci_low``, ``ci_high``, ``p_value`` and ``tested`` (False
     where the values do not vary: then p and the CI are NaN). Needs two rows or more.
     """
-    from scipy import stats
     v = np.asarray(values, dtype=float)
     if v.ndim == 1:
         return {k: a[0] for k, a in trend_test(v[:, None], alpha).items()}
@@ -142,8 +142,8 @@ def trend_test(values: np.ndarray, alpha: float = ALPHA) -> dict[str, np.ndarray
     tested = se > 1e-12 * np.maximum(np.abs(mean), 1.0)
     safe_se = np.where(tested, se, 1.0)
     t = np.where(tested, mean / safe_se, np.nan)
-    p = np.where(tested, 2 * stats.t.sf(np.abs(t), r - 1), np.nan)
-    half = stats.t.ppf(1 - alpha / 2, r - 1) * se
+    p = np.where(tested, 2 * t_sf(np.abs(t), r - 1), np.nan)  # scipy.stats's values, without importing it
+    half = t_quantile(1 - alpha / 2, r - 1) * se
     return {"mean": mean, "ci_low": np.where(tested, mean - half, np.nan),
             "ci_high": np.where(tested, mean + half, np.nan), "p_value": p, "tested": tested}
 

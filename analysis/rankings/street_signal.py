@@ -80,7 +80,7 @@ import math
 import numpy as np
 
 from sim.ranking import RATES
-from analysis.kpis.stats import CONFIDENCE, mean_ci
+from analysis.kpis.stats import CONFIDENCE, f_quantile, mean_ci
 
 #: The measures whose ICC is computed, in report order: the composite score, then each rate.
 MEASURES = ("score", *RATES)
@@ -140,12 +140,11 @@ def icc_oneway(values, confidence: float = CONFIDENCE) -> dict:
         if msb <= 1e-24 * scale:
             return _nan_icc("no variance at all (every value the same)", **base, n0=n0, msb=msb, msw=msw)
         return {**out, "icc": 1.0, "ci_low": 1.0, "ci_high": 1.0}
-    from scipy import stats
     icc = (msb - msw) / (msb + (n0 - 1.0) * msw)
     f = msb / msw
     tail = 0.5 + confidence / 2
-    f_lo = f / stats.f.ppf(tail, df1, df2)
-    f_hi = f * stats.f.ppf(tail, df2, df1)
+    f_lo = f / f_quantile(tail, df1, df2)  # scipy.stats.f.ppf's values, without importing it
+    f_hi = f * f_quantile(tail, df2, df1)
     return {**out, "icc": float(icc), "ci_low": float((f_lo - 1.0) / (f_lo + n0 - 1.0)),
             "ci_high": float((f_hi - 1.0) / (f_hi + n0 - 1.0))}
 
