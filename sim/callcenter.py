@@ -18,6 +18,7 @@ leaving agent has finished, that agent simply stays (no extra body is added).
 from __future__ import annotations
 
 from array import array
+from heapq import heappush
 from collections import deque
 from typing import Callable
 from math import isnan
@@ -27,7 +28,7 @@ import numpy as np
 from sim.arrivals import FreshArrivals
 from sim.clock import MINUTES_PER_DAY, minutes_after, minutes_since_midnight
 from sim.config import SimConfig
-from sim.engine import Engine
+from sim.engine import CALL_PRIORITY, Engine
 from sim.records import FRESH, REDIAL, REPEAT, WORK_KINDS, CallRecords
 from sim.streams import Streams
 from sim.tickets import TicketSink
@@ -104,6 +105,8 @@ class CallCentre:
                  fresh: FreshArrivals, tickets: TicketSink):
         self.env = env
         self.cfg = cfg
+        # the engine's event heap and entry ids, for the two hottest pushes (Engine.call_in inlined)
+        self._events, self._event_ids = env.call_parts()
         self.tickets = tickets
         #: Work the agent does right after a demand call (ticket dispatch) as a function
         #: of (root, category); None when the ticket sink wants none. Fresh callers get
@@ -244,9 +247,13 @@ class CallCentre:
 
     def _arrive(self, i: int) -> None:
         self.n_offered += 1
-        if self.idle:
+        if self.idle:  # answered at once: _start_service inlined (every caller passes here)
             self.idle -= 1
-            self._start_service(i, self.env._now)
+            self.busy += 1
+            self.n_answered += 1
+            now = self.env._now
+            self._answer[i] = now
+            heappush(self._events, (now + self._busy[i], CALL_PRIORITY, next(self._event_ids), self._on_service_end, i))
             return
         self.queue.append(i)
         if self._redials_on and self._will_redial[i]:
@@ -257,7 +264,7 @@ class CallCentre:
         self.busy += 1
         self.n_answered += 1
         self._answer[i] = now
-        self.env.call_in(self._busy[i], self._on_service_end, i)
+        heappush(self._events, (now + self._busy[i], CALL_PRIORITY, next(self._event_ids), self._on_service_end, i))
 
     def _on_service_end(self, i: int) -> None:
         now = self.env._now
@@ -266,7 +273,15 @@ class CallCentre:
             # agent has done its dispatch work too by now (recorded in :meth:`records`).
             self.n_tickets += 1
             self.tickets.submit(i, self._answer[i] + self._handle[i], self._category[i], self._root[i])
-        self._agent_free(now)
+        # _agent_free inlined, and _serve_next only when there is something to take
+        self.busy -= 1
+        if self.leaving:
+            self.leaving -= 1
+            self._record_staff(-1)
+            return
+        self.idle += 1
+        if self.queue or self._work_pending:
+            self._serve_next(now)
 
     def _agent_free(self, now: float) -> None:
         """An agent finished a call or a piece of work: leave, or take the next job."""

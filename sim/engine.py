@@ -31,6 +31,8 @@ from simpy.events import NORMAL, URGENT, Event
 
 #: Length of a :meth:`Engine.call_in` entry in the event queue (SimPy's own are 4 long).
 _CALL_ENTRY = 5
+#: The priority of a :meth:`Engine.call_in` entry: a timeout's.
+CALL_PRIORITY = NORMAL
 
 
 class Engine(simpy.Environment):
@@ -57,7 +59,14 @@ class Engine(simpy.Environment):
         already due then, like a timeout)."""
         if delay < 0:
             raise ValueError(f"negative delay {delay}")
-        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), function, argument))
+        heappush(self._queue, (self._now + delay, CALL_PRIORITY, next(self._eid), function, argument))
+
+    def call_parts(self) -> tuple[list, Any]:
+        """The event heap and the id counter, for a hot path that pushes a
+        :meth:`call_in` entry itself (a Python call less per event): it must push
+        exactly ``(now + delay, CALL_PRIORITY, next(ids), function, argument)`` with
+        ``delay >= 0``."""
+        return self._queue, self._eid
 
     def peek(self) -> float:
         """The time of the next call or event (``inf`` if none)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from math import ceil
 from collections import defaultdict
 
 import numpy as np
@@ -71,10 +72,14 @@ class CallbackSurvey:
             # each job's tickets begin, and when the agent finished it (NaN: not yet).
             self._job_tickets, self._job_start, self._job_end = array("q"), array("q"), array("d")
 
+    def bind_views(self) -> None:
+        """Fast view of the ticket table's due times (again after the table grew)."""
+        self._due = self.system.column("survey_due_min")
+
     def plan(self, tid: int, due: float) -> None:
         """Ticket ``tid`` closed; its callback falls due at ``due``."""
-        self.system.column("survey_due_min")[tid] = due
-        self._buckets[math.ceil(due / self._interval)].append(tid)
+        self._due[tid] = due
+        self._buckets[ceil(due / self._interval)].append(tid)
 
     def tick(self, tick: int, now: float) -> None:
         """Listing tick ``tick`` at ``now``: hand the callbacks due by now to whoever

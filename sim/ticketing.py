@@ -192,6 +192,7 @@ class TicketSystem:
         self._row, self._returns, self._caller = v["row"], v["returns"], v["caller"]
         self._resolved, self._repeat_of = v["resolved"], v["repeat_of"]
         self._gamed, self._duty, self._service_logit = v["gamed"], v["duty_24h"], v["service_logit"]
+        self.survey.bind_views()
 
     def _bind_draws(self) -> None:
         """Fast views of the draws the path reads per ticket (again after they grew)."""
