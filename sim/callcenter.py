@@ -247,13 +247,9 @@ class CallCentre:
 
     def _arrive(self, i: int) -> None:
         self.n_offered += 1
-        if self.idle:  # answered at once: _start_service inlined (every caller passes here)
+        if self.idle:
             self.idle -= 1
-            self.busy += 1
-            self.n_answered += 1
-            now = self.env._now
-            self._answer[i] = now
-            heappush(self._events, (now + self._busy[i], CALL_PRIORITY, next(self._event_ids), self._on_service_end, i))
+            self._start_service(i, self.env._now)
             return
         self.queue.append(i)
         if self._redials_on and self._will_redial[i]:
@@ -273,15 +269,7 @@ class CallCentre:
             # agent has done its dispatch work too by now (recorded in :meth:`records`).
             self.n_tickets += 1
             self.tickets.submit(i, self._answer[i] + self._handle[i], self._category[i], self._root[i])
-        # _agent_free inlined, and _serve_next only when there is something to take
-        self.busy -= 1
-        if self.leaving:
-            self.leaving -= 1
-            self._record_staff(-1)
-            return
-        self.idle += 1
-        if self.queue or self._work_pending:
-            self._serve_next(now)
+        self._agent_free(now)
 
     def _agent_free(self, now: float) -> None:
         """An agent finished a call or a piece of work: leave, or take the next job."""
@@ -291,7 +279,8 @@ class CallCentre:
             self._record_staff(-1)
             return
         self.idle += 1
-        self._serve_next(now)
+        if self.queue or self._work_pending:  # most of the time nobody waits
+            self._serve_next(now)
 
     def _serve_next(self, now: float) -> bool:
         """An idle agent takes the first caller still waiting, else the first piece of
