@@ -522,3 +522,32 @@ def test_user_config_dir_is_reproduced_and_its_parameters_listed(run_dir, tmp_pa
     assert f"python run.py --config-dir {shlex.quote(str(own))} replications=2 horizon_days=45" in html.replace(
         "&#39;", "'")
     assert str(scenario_file) in html
+
+
+def test_captioned_charts_are_not_decoded(tmp_path, monkeypatch):
+    """A chart that captions.json titles and captions is embedded without being opened
+    with Pillow (which decodes the whole image to reach the PNG's text: ~30 ms a
+    chart, a third of the default run's report stage); a chart without its caption
+    still takes its title and caption from the PNG's own text."""
+    from PIL import Image
+
+    from analysis.report.reader import chart_entries
+
+    charts = tmp_path / "charts"
+    for name in ("captioned", "uncaptioned"):
+        fig = Figure(figsize=(2, 1), dpi=50)
+        fig.add_axes((0, 0, 1, 1))
+        charts.mkdir(exist_ok=True)
+        fig.savefig(charts / f"{name}.png", format="png",
+                    metadata={"Title": f"PNG title {name}", "Description": f"PNG caption {name}"})
+    (charts / "captions.json").write_text(json.dumps({"captioned": {"title": "T", "caption": "C"},
+                                                      "uncaptioned": {"title_zh": "图"}}), encoding="utf-8")
+    opened = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda path, *a, **k: opened.append(Path(path).name) or real_open(path, *a, **k))
+    entries = {e["name"]: e for e in chart_entries(charts)}
+    assert (entries["captioned"]["title"], entries["captioned"]["caption"]) == ("T", "C")
+    assert (entries["uncaptioned"]["title"], entries["uncaptioned"]["caption"]) == ("PNG title uncaptioned",
+                                                                                    "PNG caption uncaptioned")
+    assert entries["uncaptioned"]["title_zh"] == "图"
+    assert opened == ["uncaptioned.png"]
