@@ -6,6 +6,9 @@ scoring, tie rule and classes are in :mod:`analysis.ranking`.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from sim.ranking import CLASSES, RATES, RankingConfig, class_label, classes, demand_per_10k, rank_units
@@ -175,12 +178,24 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
     names = _street_names(city)
     rob_rows, funnel_rows, summary = [], [], {}
     months = sorted({t["month"] for t in tables if t["level"] == "streets"})
-    for month in months:
+
+    def month_result(month: str):
         counts = street_counts(per_rep, 0, month)
         by_rep = [t for t in tables if t["level"] == "streets" and t["month"] == month]
         rep_ranks = np.column_stack([t["rank"][np.argsort(t["unit"])] for t in by_rep]) if len(by_rep) > 1 else None
-        result = rank_distributions(counts, basic_weight, cfg.weights, cfg.robustness, cfg.min_surveys,
-                                    cfg.advanced_n, cfg.rectification_n, rep_ranks)
+        return counts, rank_distributions(counts, basic_weight, cfg.weights, cfg.robustness, cfg.min_surveys,
+                                          cfg.advanced_n, cfg.rectification_n, rep_ranks)
+
+    # The months are independent (each draws from its own generators, seeded by the
+    # config), so each is computed in a thread: NumPy's sorts, draws and array
+    # arithmetic run outside the GIL, and the results do not depend on the order.
+    threads = min(len(months), os.cpu_count() or 1)
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            results = list(pool.map(month_result, months))
+    else:
+        results = [month_result(m) for m in months]
+    for month, (counts, result) in zip(months, results):
         u = result.units
         for i in range(len(u["unit"])):
             unit = int(u["unit"][i])
