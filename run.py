@@ -33,6 +33,7 @@ from analysis.kpis.practical import build_comparison_config
 from analysis.progress import RunProgress
 from analysis.records_io import SaveRecordsThenReduce
 from analysis.records_io import check_format as check_records_format
+from analysis.chart_helpers import chart_helpers
 from analysis.run_outputs import OutputConfig, build_output_config, make_charts_and_report, sweep_job_options
 from analysis.kpis.stats import build_precision_config, ci_half_width, record_precision
 from analysis.kpis.tickets import TICKET_KPIS
@@ -71,7 +72,7 @@ class _InfoToRunLogOnly(logging.Filter):
     run prints (its header, its outputs line): they go to run.log only. Warnings go to
     both."""
 
-    NAMES = ("run", "analysis.kpis.stationarity", "analysis.run_outputs")
+    NAMES = ("run", "analysis.kpis.stationarity", "analysis.run_outputs", "analysis.chart_helpers")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= logging.WARNING or record.name not in self.NAMES
@@ -169,34 +170,37 @@ def main(cfg: DictConfig) -> None:
         "wall_time_s": round(time.perf_counter() - started, 3),
         "config_fingerprint": fingerprint,
     }
-    summary = summarise(scenario, meta, per_rep)
-    record_precision(summary, per_rep, precision)  # summary.json's precision block; a WARNING if missed
-    urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
-    basic_weight = sim_cfg.tickets.survey.basic_satisfied_weight if sim_cfg.tickets else 1.0
-    if rank_cfg is not None:
-        summary["accountability"] = accountability_summary(per_rep, sim_cfg.city, rank_cfg,
-                                                           sim_cfg.accountability.mode)
-    if weight_sets is not None:  # one simulation, its league tables ranked under every weight set
-        warn_if_feedback(sim_cfg.accountability.mode)
-        weight_rows, summary["weight_robustness"] = compare_weight_sets(
-            per_rep, sim_cfg.city, rank_cfg, weight_sets, reference_name(weight_sets, rank_cfg, meta["ranking"]),
-            sim_cfg.accountability.mode)
-    write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency, basic_weight)
-    if weight_sets is not None:
-        write_weight_robustness(out_dir, weight_rows)
-    if sim_cfg.tickets is not None:
-        write_street_state(out_dir, per_rep, sim_cfg.city, sim_cfg.seed,
-                           sim_cfg.tickets.streets.resolution.quality_sd_logit)
-    log.info("stage tables: %.1f s (summary.json and the CSV tables)", time.perf_counter() - stage)
-    print(format_table(summary))
-    if rank_cfg is not None:
-        print("\n" + format_league(out_dir, sim_cfg.city))
-    if weight_sets is not None:
-        print("\n" + format_weight_robustness(summary["weight_robustness"]))
-    if outputs.charts or outputs.report:
-        print(f"\n  drawing {len(outputs.charts)} chart(s){' and the report' if outputs.report else ''} ...",
-              file=sys.stderr, flush=True)
-    make_charts_and_report(out_dir, outputs, chart_workers(executor))
+    # the chart helpers start now: their start-up (matplotlib, fonts) runs beside the
+    # single-threaded tables on the idle core; stopped when the block ends, however it ends
+    with chart_helpers(outputs.charts, chart_workers(executor)) as helpers:
+        summary = summarise(scenario, meta, per_rep)
+        record_precision(summary, per_rep, precision)  # summary.json's precision block; a WARNING if missed
+        urgency = [u.name for u in sim_cfg.tickets.streets.urgency] if sim_cfg.tickets else None
+        basic_weight = sim_cfg.tickets.survey.basic_satisfied_weight if sim_cfg.tickets else 1.0
+        if rank_cfg is not None:
+            summary["accountability"] = accountability_summary(per_rep, sim_cfg.city, rank_cfg,
+                                                               sim_cfg.accountability.mode)
+        if weight_sets is not None:  # one simulation, its league tables ranked under every weight set
+            warn_if_feedback(sim_cfg.accountability.mode)
+            weight_rows, summary["weight_robustness"] = compare_weight_sets(
+                per_rep, sim_cfg.city, rank_cfg, weight_sets, reference_name(weight_sets, rank_cfg, meta["ranking"]),
+                sim_cfg.accountability.mode)
+        write_outputs(out_dir, summary, per_rep, sim_cfg.city, rank_cfg, urgency, basic_weight)
+        if weight_sets is not None:
+            write_weight_robustness(out_dir, weight_rows)
+        if sim_cfg.tickets is not None:
+            write_street_state(out_dir, per_rep, sim_cfg.city, sim_cfg.seed,
+                               sim_cfg.tickets.streets.resolution.quality_sd_logit)
+        log.info("stage tables: %.1f s (summary.json and the CSV tables)", time.perf_counter() - stage)
+        print(format_table(summary))
+        if rank_cfg is not None:
+            print("\n" + format_league(out_dir, sim_cfg.city))
+        if weight_sets is not None:
+            print("\n" + format_weight_robustness(summary["weight_robustness"]))
+        if outputs.charts or outputs.report:
+            print(f"\n  drawing {len(outputs.charts)} chart(s){' and the report' if outputs.report else ''} ...",
+                  file=sys.stderr, flush=True)
+        make_charts_and_report(out_dir, outputs, chart_workers(executor), helpers=helpers)
     mark_done(out_dir, fingerprint)
     log.info("run finished in %.1f s: %d replication(s), outputs in %s", time.perf_counter() - started, len(per_rep),
              out_dir)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.chart_helpers import ChartHelpers
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR, REPORT_FILE
 from sim.errors import ConfigError
 
@@ -28,6 +29,20 @@ RUN_CHARTS = (
     "calls_by_hour", "lead_time_distribution", "lead_time_by_policy", "deadline_compliance_by_district",
     "league_bump", "rank_caterpillar", "rank_caterpillar_all_sources", "weight_sensitivity", "funnel_plot",
     "policy_comparison", "city_trajectory", "measured_vs_true", "street_spread", "weight_class_changes",
+)
+#: The order the charts are handed to the processes that draw them side by side: the
+#: longest first, so that the last to finish is a short one (longest-processing-time
+#: first). Seconds to build and save each on the default run (one process, 2 cores,
+#: docs/speed.md): deadline_compliance_by_district 2.8, funnel_plot 2.3, league_bump 2.0,
+#: rank_caterpillar_all_sources 1.9, weight_sensitivity 1.7, rank_caterpillar 1.7,
+#: calls_by_hour 1.2, lead_time_distribution 0.7. The charts the default run skips (no
+#: baseline, comparison, accountability loop or weight sets) were not timed: they come
+#: last, where a skip costs nothing (tests check this is RUN_CHARTS reordered).
+DRAW_ORDER = (
+    "deadline_compliance_by_district", "funnel_plot", "league_bump", "rank_caterpillar_all_sources",
+    "weight_sensitivity", "rank_caterpillar", "calls_by_hour", "lead_time_distribution",
+    "city_trajectory", "measured_vs_true", "street_spread", "policy_comparison", "lead_time_by_policy",
+    "weight_class_changes",
 )
 ALL, NONE = "all", "none"
 #: Config keys of this module. They change what is drawn, not the results: a run's
@@ -73,17 +88,30 @@ def sweep_job_options(charts, report, overridden: set[str]) -> tuple:
     return (charts if "charts" in overridden else NONE), (report if "report" in overridden else False)
 
 
-def make_charts_and_report(out_dir: Path, outputs: OutputConfig, workers: int, missing_only: bool = False) -> None:
+def draw_order(names) -> list[str]:
+    """``names`` in :data:`DRAW_ORDER`."""
+    wanted = set(names)
+    return [name for name in DRAW_ORDER if name in wanted]
+
+
+def make_charts_and_report(out_dir: Path, outputs: OutputConfig, workers: int, missing_only: bool = False,
+                           helpers: ChartHelpers | None = None) -> None:
     """Draw the charts asked for (in ``workers`` processes), then write the report (which
     embeds them); with ``missing_only``, only what a finished run directory does not
-    have yet. The chart and report modules (matplotlib) are imported only here."""
+    have yet. The chart and report modules (matplotlib) are imported only here.
+    ``helpers``: the chart helper processes, started already
+    (:func:`analysis.chart_helpers.chart_helpers`, by run.py before its tables): they
+    take the first charts while this process imports the chart modules."""
     charts = bool(outputs.charts) and not (missing_only and (out_dir / CHARTS_DIR / CAPTIONS_FILE).is_file())
     report = outputs.report and not (missing_only and not charts and (out_dir / REPORT_FILE).is_file())
     if charts:
-        from analysis.charts import make_run_charts
         began = time.perf_counter()
-        drawn = make_run_charts(out_dir, names=outputs.charts, workers=workers)
-        log.info("stage charts: %.1f s (%d chart(s), %d process(es))", time.perf_counter() - began, len(drawn), workers)
+        if helpers is not None:  # hand out the first charts now, before matplotlib is imported here
+            helpers.begin(out_dir, None, out_dir / CHARTS_DIR, draw_order(outputs.charts))
+        from analysis.charts import make_run_charts
+        drawn = make_run_charts(out_dir, names=outputs.charts, workers=workers, helpers=helpers)
+        log.info("stage charts: %.1f s (%d chart(s), %d process(es))", time.perf_counter() - began, len(drawn),
+                 max(1, min(workers, len(outputs.charts))))
     if report:
         from analysis.report import write_report
         began = time.perf_counter()

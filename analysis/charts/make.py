@@ -32,7 +32,8 @@ from analysis.charts.year import (CITY_FILE, STREET_STATE_FILE, city_trajectory,
                                   street_spread)
 from analysis.rankings.league import focal_month
 from analysis.kpis.practical import threshold_of_config
-from analysis.run_outputs import RUN_CHARTS
+from analysis.chart_helpers import CHART_MP_CONTEXT, ChartHelpers, chart_helpers  # noqa: F401 (re-exported)
+from analysis.run_outputs import RUN_CHARTS, draw_order
 from analysis.rundir import CAPTIONS_FILE, CHARTS_DIR
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,8 @@ def _run_builders(run: RunData, baseline: RunData | None):
 
 
 def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir: Path | None = None,
-                    names: Iterable[str] | None = None, workers: int = 1) -> list[Path]:
+                    names: Iterable[str] | None = None, workers: int = 1,
+                    helpers: ChartHelpers | None = None) -> list[Path]:
     """Draw every chart the run's data allows into ``run_dir/charts`` (PNG + SVG) and
     ``captions.json`` (titles, captions; skipped charts with the reason); return the
     PNG paths.
@@ -131,7 +133,9 @@ def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir:
     lead-time overlay of the two runs). ``names``: only these charts (names of
     :data:`analysis.run_outputs.RUN_CHARTS`; default all). ``workers`` > 1: this
     process and ``workers - 1`` helper processes draw them side by side, each chart in
-    one of them; the files are the same as drawn one after another here."""
+    one of them, the longest first (:mod:`analysis.chart_helpers`); ``helpers``: those
+    processes, started already (by ``run.py``, before its tables; they may have begun
+    this very job). The files are the same as drawn one after another here."""
     run = RunData(Path(run_dir))
     if not run.path("summary.json").is_file():
         raise FileNotFoundError(f"no summary.json in {run_dir}: not a run directory")
@@ -142,68 +146,22 @@ def make_run_charts(run_dir: Path, *, baseline_dir: Path | None = None, out_dir:
     selected = [name for name in RUN_CHARTS if name in wanted]
     out = Path(out_dir) if out_dir else run.dir / CHARTS_DIR
     baseline = Path(baseline_dir) if baseline_dir else None
-    workers = min(workers, len(selected))
-    if workers > 1:
-        drawn = _draw_in_pool(run.dir, baseline, out, selected, workers)
+    order = draw_order(selected)
+    if helpers is not None:
+        helpers.begin(run.dir, baseline, out, order)
+        results = helpers.finish(_draw)
+    elif min(workers, len(selected)) > 1:
+        with chart_helpers(selected, workers) as started:
+            started.begin(run.dir, baseline, out, order)
+            results = started.finish(_draw)
     else:
-        drawn = [_draw(run.dir, baseline, out, name) for name in selected]
+        results = {name: _draw(run.dir, baseline, out, name) for name in selected}
+    drawn = [results[name] for name in selected]
     for name, _, reason, detail in drawn:
         if detail:  # one broken chart must not cost the others: logged here, kept in captions.json
             log.error("chart %s failed\n%s", name, detail)
     _write_index(out, [(name, caption, reason) for name, caption, reason, _ in drawn])
     return [out / f"{name}.png" for name, caption, _, _ in drawn if caption is not None]
-
-
-#: Helper processes start fresh, as the simulation's workers do (sim.experiment).
-CHART_MP_CONTEXT = "spawn"
-
-
-def _draw_in_pool(run_dir: Path, baseline_dir: Path | None, out: Path, names: list[str], workers: int) -> list:
-    """Draw ``names`` in this process and ``workers - 1`` helper processes, each taking
-    the next chart when it is free; results in the order of ``names``. This process
-    has the chart modules imported already, so it draws from the start, while a helper
-    spends its first second or two importing them."""
-    import os
-    import threading
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from sim.worker_guard import guard_worker, sigint_held
-
-    todo = list(reversed(names))
-    lock = threading.Lock()
-    results: dict[str, tuple] = {}
-    errors: list[BaseException] = []
-
-    def take() -> str | None:
-        with lock:
-            return todo.pop() if todo and not errors else None
-
-    def feed(pool: ProcessPoolExecutor) -> None:  # one thread per helper: hands it the next chart
-        try:
-            while (name := take()) is not None:
-                results[name] = pool.submit(_draw, run_dir, baseline_dir, out, name).result()
-        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
-            errors.append(err)
-
-    # helpers die with this process and leave Ctrl-C to it; started by the feeder threads,
-    # so by the watchdog alone, not the parent-death signal (it follows the starting thread)
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context(CHART_MP_CONTEXT),
-                             initializer=guard_worker, initargs=(os.getpid(), False)) as pool:
-        feeders = [threading.Thread(target=feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
-        with sigint_held():  # the feeders, and the helpers they start, hold Ctrl-C (this thread takes it)
-            for t in feeders:
-                t.start()
-        try:
-            while (name := take()) is not None:
-                results[name] = _draw(run_dir, baseline_dir, out, name)
-        except BaseException as err:
-            errors.append(err)
-        for t in feeders:
-            t.join()
-    if errors:
-        raise errors[0]
-    return [results[name] for name in names]
 
 
 def _draw(run_dir: Path, baseline_dir: Path | None, out: Path, name: str) -> tuple:
