@@ -33,7 +33,7 @@ def run():
 
 def outputs(run, monkeypatch, cores: int):
     cfg, rank_cfg, per_rep, tables = run
-    monkeypatch.setattr(league.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(league, "month_threads", lambda months: min(months, cores))
     return league.robustness_outputs(per_rep, tables, cfg.city, rank_cfg, cfg.tickets.survey.basic_satisfied_weight)
 
 

@@ -189,7 +189,7 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
     # The months are independent (each draws from its own generators, seeded by the
     # config), so each is computed in a thread: NumPy's sorts, draws and array
     # arithmetic run outside the GIL, and the results do not depend on the order.
-    threads = min(len(months), os.cpu_count() or 1)
+    threads = month_threads(len(months))
     if threads > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             results = list(pool.map(month_result, months))
@@ -217,6 +217,11 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
                                 *(_num(f[c][i]) for c in ("value", "n", "p0", "lo95", "hi95", "lo998", "hi998")),
                                 str(f["flag"][i])])
     return rob_rows, funnel_rows, summary
+
+
+def month_threads(months: int) -> int:
+    """Threads computing :func:`robustness_outputs`' months: one a month, at most a core each."""
+    return min(months, os.cpu_count() or 1)
 
 
 def _street_names(city: City) -> list[tuple[str, str, str]]:
