@@ -6,9 +6,6 @@ scoring, tie rule and classes are in :mod:`analysis.ranking`.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from sim.ranking import CLASSES, RATES, RankingConfig, class_label, classes, demand_per_10k, rank_units
@@ -178,24 +175,12 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
     names = _street_names(city)
     rob_rows, funnel_rows, summary = [], [], {}
     months = sorted({t["month"] for t in tables if t["level"] == "streets"})
-
-    def month_result(month: str):
+    for month in months:
         counts = street_counts(per_rep, 0, month)
         by_rep = [t for t in tables if t["level"] == "streets" and t["month"] == month]
         rep_ranks = np.column_stack([t["rank"][np.argsort(t["unit"])] for t in by_rep]) if len(by_rep) > 1 else None
-        return counts, rank_distributions(counts, basic_weight, cfg.weights, cfg.robustness, cfg.min_surveys,
-                                          cfg.advanced_n, cfg.rectification_n, rep_ranks)
-
-    # The months are independent (each draws from its own generators, seeded by the
-    # config), so each is computed in a thread: NumPy's sorts, draws and array
-    # arithmetic run outside the GIL, and the results do not depend on the order.
-    threads = month_threads(len(months))
-    if threads > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(month_result, months))
-    else:
-        results = [month_result(m) for m in months]
-    for month, (counts, result) in zip(months, results):
+        result = rank_distributions(counts, basic_weight, cfg.weights, cfg.robustness, cfg.min_surveys,
+                                    cfg.advanced_n, cfg.rectification_n, rep_ranks)
         u = result.units
         for i in range(len(u["unit"])):
             unit = int(u["unit"][i])
@@ -217,11 +202,6 @@ def robustness_outputs(per_rep: list[dict], tables: list[dict], city: City, cfg:
                                 *(_num(f[c][i]) for c in ("value", "n", "p0", "lo95", "hi95", "lo998", "hi998")),
                                 str(f["flag"][i])])
     return rob_rows, funnel_rows, summary
-
-
-def month_threads(months: int) -> int:
-    """Threads computing :func:`robustness_outputs`' months: one a month, at most a core each."""
-    return min(months, os.cpu_count() or 1)
 
 
 def _street_names(city: City) -> list[tuple[str, str, str]]:
