@@ -189,10 +189,48 @@ def text_width_in(text: str, size: float, bold: bool = False) -> float:
 
 def wrap(text: str, width_in: float, size: float, bold: bool = False) -> str:
     """Wrap ``text`` into lines no wider than ``width_in`` inches at ``size`` points:
-    at spaces, or anywhere in Chinese (preferring after punctuation)."""
+    at spaces, or anywhere in Chinese (preferring after punctuation).
+
+    Greedy, as if each token were tried in turn: a line breaks before the first token
+    (not a closing punctuation mark, :data:`NO_LINE_START`) that would make it too wide.
+    That token is found by bisection over the line's tokens, a few measurements instead
+    of one per token (measuring is most of the time a chart takes to build): the width
+    of a line only grows as tokens are added (the glyphs laid out so far do not move, so
+    their bounding box only grows), so "too wide" is false, then true, along a line."""
     lines = []
     for para in text.split("\n"):
         # a word (with the CJK character right after it: '1个'), one CJK character, or spaces
+        tokens = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+",
+                            para)
+        line, i = "", 0
+        while i < len(tokens):
+            if not line:  # an empty line takes its next token whatever its width
+                line, i = line + tokens[i], i + 1
+                continue
+            # the candidates to break before: tokens that may start a line
+            ends = [j for j in range(i, len(tokens)) if tokens[j] not in NO_LINE_START]
+            lo, hi = 0, len(ends)  # the first candidate that makes the line too wide: ends[lo], or none
+            while lo < hi:
+                mid = (lo + hi) // 2
+                trial = line + "".join(tokens[i:ends[mid] + 1])
+                if text_width_in(trial.rstrip(), size, bold) > width_in:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo == len(ends):  # the rest of the paragraph fits
+                line += "".join(tokens[i:])
+                break
+            lines.append((line + "".join(tokens[i:ends[lo]])).rstrip())
+            line, i = tokens[ends[lo]].lstrip(), ends[lo] + 1
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def wrap_token_by_token(text: str, width_in: float, size: float, bold: bool = False) -> str:
+    """:func:`wrap` measuring the line after every token (the reference it must equal;
+    tests compare the two)."""
+    lines = []
+    for para in text.split("\n"):
         tokens = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+",
                             para)
         line = ""
