@@ -32,15 +32,17 @@ RUN_CHARTS = (
 )
 #: The order the charts are handed to the processes that draw them side by side: the
 #: longest first, so that the last to finish is a short one (longest-processing-time
-#: first). Seconds to build and save each on the default run (one process, 2 cores,
-#: docs/speed.md): deadline_compliance_by_district 2.8, funnel_plot 2.3, league_bump 2.0,
-#: rank_caterpillar_all_sources 1.9, weight_sensitivity 1.7, rank_caterpillar 1.7,
-#: calls_by_hour 1.2, lead_time_distribution 0.7. The charts the default run skips (no
-#: baseline, comparison, accountability loop or weight sets) were not timed: they come
-#: last, where a skip costs nothing (tests check this is RUN_CHARTS reordered).
+#: first). Seconds to build and save each on the default run, in a warmed-up process
+#: (matplotlib, SciPy's stats and the fonts loaded, as in run.py's processes; best of 2,
+#: docs/speed.md): league_bump 1.06, rank_caterpillar_all_sources 0.86, funnel_plot 0.85,
+#: rank_caterpillar 0.81, weight_sensitivity 0.62, calls_by_hour 0.61,
+#: deadline_compliance_by_district 0.55, lead_time_distribution 0.43. The charts the
+#: default run skips (no baseline, comparison, accountability loop or weight sets) were
+#: not timed: they come last, where a skip costs nothing (tests check this is RUN_CHARTS
+#: reordered).
 DRAW_ORDER = (
-    "deadline_compliance_by_district", "funnel_plot", "league_bump", "rank_caterpillar_all_sources",
-    "weight_sensitivity", "rank_caterpillar", "calls_by_hour", "lead_time_distribution",
+    "league_bump", "rank_caterpillar_all_sources", "funnel_plot", "rank_caterpillar", "weight_sensitivity",
+    "calls_by_hour", "deadline_compliance_by_district", "lead_time_distribution",
     "city_trajectory", "measured_vs_true", "street_spread", "policy_comparison", "lead_time_by_policy",
     "weight_class_changes",
 )
