@@ -315,3 +315,70 @@ def test_correlated_rate_gets_weight_without_nominal_weight_and_ties_group_by_va
 def test_count_keys_are_the_monthly_table_columns():
     from analysis.kpis.tickets import MONTHLY_COLUMNS
     assert set(COUNT_KEYS) <= set(MONTHLY_COLUMNS)
+
+
+# ------------------------------------------------------------------ sorting with ties
+def _plain_rank_with_tie_rule(scores, rates, eligible):
+    """rank_with_tie_rule as one lexsort of every key (the reference)."""
+    from sim.ranking import TIE_BREAK
+    n, k = scores.shape
+    keys = [np.broadcast_to(np.arange(n), (k, n))]
+    keys += [-np.nan_to_num(rates[:, :, j].T, nan=-1.0) for j in reversed(TIE_BREAK)]
+    keys.append(np.where(eligible[None, :], -scores.T, np.inf))
+    order = np.lexsort(keys, axis=-1)
+    ranks = np.empty((k, n), dtype=np.int64)
+    np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :], axis=1)
+    ranks[:, ~eligible] = 0
+    return np.ascontiguousarray(ranks.T)
+
+
+def _tied_draws(rng, n=333, k=1000):
+    """Rates of counts like a month's (a few streets with few callbacks and rates near
+    1: ties in most draws, as in the default run's sampling draws, where 3/4 of the
+    draws have tied scores), a few NaN rates and ineligible units."""
+    surveyed = np.where(np.arange(n) < 12, 3, rng.integers(20, 400, size=n))[:, None]
+    p = np.where(np.arange(n)[:, None, None] < 12, 0.97, rng.uniform(0.5, 1.0, size=(n, 1, 3)))
+    rates = rng.binomial(surveyed[:, :, None], p, size=(n, k, 3)) / surveyed[:, :, None]
+    rates[rng.random((n, k, 3)) < 0.002] = np.nan
+    scores = composite(np.nan_to_num(rates.reshape(-1, 3)), WEIGHTS).reshape(n, k)
+    eligible = rng.random(n) > 0.05
+    return scores, rates, eligible
+
+
+def test_lexsort_rows_is_a_lexsort_of_every_key():
+    from analysis.rankings.robustness import lexsort_rows
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        rows, n = rng.integers(1, 40), rng.integers(1, 60)
+        primary = rng.integers(0, rng.integers(1, 8), size=(rows, n)).astype(float)
+        specials = rng.random((rows, n))
+        primary[specials < 0.05] = np.nan
+        primary[(specials >= 0.05) & (specials < 0.1)] = np.inf
+        primary[(specials >= 0.1) & (specials < 0.15)] = -0.0
+        secondary = [rng.integers(0, 3, size=(rows, n)).astype(float) for _ in range(3)]
+        secondary[0][rng.random((rows, n)) < 0.1] = np.nan
+        want = np.lexsort([*secondary, primary], axis=-1)
+        got = lexsort_rows(primary.copy(), lambda r, u: [key[r, u] for key in secondary])
+        assert np.array_equal(got, want), trial
+
+
+def test_rank_with_tie_rule_is_the_plain_lexsort():
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        scores, rates, eligible = _tied_draws(rng)
+        assert np.array_equal(rank_with_tie_rule(scores, rates, eligible),
+                              _plain_rank_with_tie_rule(scores, rates, eligible))
+
+
+def test_rank_with_tie_rule_sorts_the_rates_only_where_scores_tie():
+    """Measured ~2.3x faster than one lexsort of every key on the default run's draws;
+    asserted 1.3x, best of 5 alternating rounds (shared, noisy machines)."""
+    import time
+    scores, rates, eligible = _tied_draws(np.random.default_rng(5))
+    best = {"plain": float("inf"), "tie_rule": float("inf")}
+    for _ in range(5):
+        for name, fn in (("plain", _plain_rank_with_tie_rule), ("tie_rule", rank_with_tie_rule)):
+            t = time.perf_counter()
+            fn(scores, rates, eligible)
+            best[name] = min(best[name], time.perf_counter() - t)
+    assert best["tie_rule"] * 1.3 < best["plain"], best

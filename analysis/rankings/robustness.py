@@ -219,17 +219,47 @@ def _resample_rates(c: dict[str, np.ndarray], basic_weight: float, draws: int,
     return out
 
 
+def lexsort_rows(primary: np.ndarray, secondary) -> np.ndarray:
+    """Per row of ``primary`` (rows, n): the order ``np.lexsort((*keys, primary),
+    axis=-1)`` gives, ``keys`` being the secondary keys (least significant first, as
+    lexsort takes them), then the lower index. ``secondary(rows, units)`` returns those
+    keys for the given elements only: a stable argsort of ``primary`` orders every row,
+    then one lexsort re-orders the elements of its tied runs (equal keys, NaN equal to
+    NaN, as the sort compares them) by the secondary keys. The same order exactly, with
+    the secondary keys built and sorted only where a row has ties (measured on the
+    default run: ~2x faster than a lexsort of every key)."""
+    order = np.argsort(primary, axis=-1, kind="stable")
+    s = np.take_along_axis(primary, order, axis=-1)
+    eq = (s[:, 1:] == s[:, :-1]) | (np.isnan(s[:, 1:]) & np.isnan(s[:, :-1]))  # position p+1 ties with p
+    if not eq.any():
+        return order
+    tied = np.zeros(s.shape, dtype=bool)
+    tied[:, 1:] |= eq
+    tied[:, :-1] |= eq
+    starts = tied.copy()
+    starts[:, 1:] &= ~eq  # the first element of each tied run
+    rows, pos = np.nonzero(tied)  # row by row, position by position: each run contiguous
+    run = np.cumsum(starts[rows, pos])
+    units = order[rows, pos]  # within a run in index order (the argsort is stable)
+    within = np.lexsort([*secondary(rows, units), run])  # stable: equal keys keep the index order
+    order[rows, pos] = units[within]
+    return order
+
+
 def rank_with_tie_rule(scores: np.ndarray, rates: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Ranks (units, draws) when the rates differ per draw: ``scores`` (units, draws),
     ``rates`` (units, draws, 3). Same order as :func:`sim.ranking.rank_matrix` with
     :func:`sim.ranking.tie_order` of each draw's rates (higher score, then the
-    rates in TIE_BREAK order, then the lower index), one lexsort for all draws."""
+    rates in TIE_BREAK order, then the lower index), sorted for all draws at once
+    (:func:`lexsort_rows`: the rates are looked at only where scores tie)."""
     n, k = scores.shape
     # Sorted along the last axis of (draws, units) keys: contiguous rows, ~2x faster.
-    keys = [np.broadcast_to(np.arange(n), (k, n))]
-    keys += [-np.nan_to_num(rates[:, :, j].T, nan=-1.0) for j in reversed(TIE_BREAK)]
-    keys.append(np.where(eligible[None, :], -scores.T, np.inf))
-    order = np.lexsort(keys, axis=-1)
+    primary = np.where(eligible[None, :], -scores.T, np.inf)
+
+    def tie_keys(draws, units):
+        return [-np.nan_to_num(rates[units, draws, j], nan=-1.0) for j in reversed(TIE_BREAK)]
+
+    order = lexsort_rows(primary, tie_keys)
     ranks = np.empty((k, n), dtype=np.int64)
     np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :], axis=1)
     ranks[:, ~eligible] = 0
