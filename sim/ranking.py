@@ -270,7 +270,7 @@ def _binomial_functions(q: float, n: np.ndarray, p0: float):
     :func:`binomial_limit`. For 0 < q < 1, whole n > 0 and 0 <= p0 <= 1, scipy.stats
     computes them with two of scipy.special's ufuncs: ``_binom_ppf``, and ``_binom_cdf``
     of the floor of k clipped to [0, 1] (0 below the support, 1 from ``n`` up). They are
-    called here directly, so that the tables do not import scipy.stats (about 0.5 s
+    called here directly, so that the tables do not import scipy.stats (0.5-0.8 s
     more than scipy.special). They are private to SciPy: in any other case, or with a
     SciPy that lacks them, scipy.stats itself (tests/test_special_functions.py checks
     that the two agree bit for bit)."""

@@ -32,8 +32,9 @@ def mean_ci(values, confidence: float = CONFIDENCE) -> dict:
 def t_quantile(p: float, df: int) -> float:
     """Student-t quantile: ``scipy.stats.t.ppf(p, df)``, computed as SciPy computes it
     for 0 < p < 1 and df > 0, by ``scipy.special.stdtrit(df, p)`` (the same function,
-    so the same bits: tests/test_special_functions.py). Importing scipy.special costs
-    about 0.2 s, scipy.stats about 0.7 s: a run's tables no longer import scipy.stats.
+    so the same bits: tests/test_special_functions.py). Importing scipy.special takes
+    0.2-0.3 s, scipy.stats 0.5-0.8 s more (measured here): a run's tables import no
+    scipy.stats.
     Imported on first use, so that whoever imports this module for its configs (run.py,
     and so every simulation worker) pays for neither."""
     if 0 < p < 1 and df > 0:
