@@ -3,8 +3,8 @@ chart at a time, stopped.
 
 A run draws its charts in this process and ``workers - 1`` helpers, each chart in one of
 them (:func:`analysis.charts.make_run_charts`). A fresh helper spends a second or two
-starting Python and importing matplotlib, the chart modules, SciPy's stats module and
-the fonts before it can draw. ``run.py`` therefore starts the helpers when its tables
+starting Python and importing matplotlib, the chart modules, SciPy and the fonts
+before it can draw. ``run.py`` therefore starts the helpers when its tables
 stage begins (:func:`chart_helpers`), so that start-up runs on the core the
 single-threaded table writing leaves idle; by the time the charts are due, the helpers
 draw at once. They are started only for a run that draws charts, with more than one
@@ -45,7 +45,7 @@ def warm_up() -> int:
     import analysis.charts.make  # noqa: F401 - matplotlib and every chart module
     from analysis.charts import style
     from analysis.kpis.stats import t_quantile
-    t_quantile(0.975, 2)  # SciPy's stats module, imported on the first confidence interval
+    t_quantile(0.975, 2)  # SciPy, imported on the first confidence interval
     style.text_width_in("Warm-up 预热", style.BASE_SIZE)  # the Latin and the Chinese font files, loaded
     return os.getpid()
 

@@ -33,7 +33,7 @@ RUN_CHARTS = (
 #: The order the charts are handed to the processes that draw them side by side: the
 #: longest first, so that the last to finish is a short one (longest-processing-time
 #: first). Seconds to build and save each on the default run, in a warmed-up process
-#: (matplotlib, SciPy's stats and the fonts loaded, as in run.py's processes; best of 2,
+#: (matplotlib, SciPy and the fonts loaded, as in run.py's processes; best of 2,
 #: docs/speed.md): league_bump 1.06, rank_caterpillar_all_sources 0.86, funnel_plot 0.85,
 #: rank_caterpillar 0.81, weight_sensitivity 0.62, calls_by_hour 0.61,
 #: deadline_compliance_by_district 0.55, lead_time_distribution 0.43. The charts the
