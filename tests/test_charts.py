@@ -476,3 +476,32 @@ def test_staffing_curve_of_a_merged_sweep_says_seats_and_names_the_other_values(
     texts = " ".join(t.get_text() for t in _fig_texts(chart.fig))
     assert "dispatch=." not in texts and "dispatch policy: as configured" in texts
     assert "Seats 坐席数" in texts
+
+
+
+def test_stable_svg_ids_rename_hashed_ids_in_order_of_first_appearance():
+    """matplotlib hashes a clip path's unrounded coordinates into its SVG id; constrained
+    layout can give them differently in the last bit after other charts were drawn in
+    the same process (a chart helper draws several; seen on the default run's
+    weight_sensitivity.svg), the coordinates written the same. Renamed in order, the
+    bytes depend on the drawing only."""
+    def svg(a: str, b: str) -> bytes:
+        return (f'<defs><clipPath id="p{a}"><rect/></clipPath><path id="m{b}" d="M 0 0"/></defs>'
+                f'<g clip-path="url(#p{a})"><use xlink:href="#m{b}" x="1"/></g>'
+                f'<g clip-path="url(#p{a})"/><text>p0123456789 #pabcdef0123x</text>').encode()
+    one, two = svg("0a1b2c3d4e", "ffffffffff"), svg("9999999999", "0000000000")
+    assert one != two and cs.stable_svg_ids(one) == cs.stable_svg_ids(two)
+    renamed = cs.stable_svg_ids(one).decode()
+    assert 'id="p_1"' in renamed and renamed.count("url(#p_1)") == 2 and 'href="#m_2"' in renamed
+    assert "<text>p0123456789 #pabcdef0123x</text>" in renamed  # not an id: left alone
+
+
+def test_saved_svg_has_no_hashed_ids_and_every_reference_resolves(robustness_csv, tmp_path):
+    import re
+    svg = charts.weight_sensitivity(charts.read_rows(robustness_csv), top_n=10).save(tmp_path).with_suffix(".svg")
+    text = svg.read_text(encoding="utf-8")
+    assert not re.search(r'(?<=["#])[phm][0-9a-f]{10}(?=[")])', text), "a layout-hashed id is left"
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    used = set(re.findall(r'url\(#([^)]+)\)', text)) | set(re.findall(r'href="#([^"]+)"', text))
+    assert used and used <= ids, sorted(used - ids)[:5]
+    assert not list(tmp_path.glob(".*.tmp")), "written atomically: no temp file left"

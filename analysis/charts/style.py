@@ -17,7 +17,8 @@ Output
 PNG at 150 dpi and SVG with text as paths (``svg.fonttype: path``), so the SVG needs
 no font on the reader's machine. No PDF: matplotlib embeds OTF/CFF fonts badly.
 The same chart gives the same bytes in every run: a fixed ``svg.hashsalt`` for the
-SVG's ids and no date in its metadata (the PNG has none).
+SVG's ids, those hashed from the layout's unrounded floats renamed in order
+(:func:`stable_svg_ids`), and no date in its metadata (the PNG has none).
 
 Layout of a chart
 -----------------
@@ -29,6 +30,7 @@ A title that states the finding (English, bold), the same finding in Chinese bel
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import re
 import warnings
@@ -305,13 +307,37 @@ def source_note(replications: int | None = None, extra: str | None = None, ci: b
 
 
 def save(fig: Figure, out_dir: Path, name: str, title: str | None = None, description: str | None = None) -> Path:
-    """Write ``out_dir/<name>.png`` (150 dpi) and ``.svg`` (text as paths), with the
-    title and description in the files' metadata; return the PNG path."""
+    """Write ``out_dir/<name>.png`` (150 dpi) and ``.svg`` (text as paths, ids made
+    stable: :func:`stable_svg_ids`), atomically, with the title and description in the
+    files' metadata; return the PNG path."""
+    from analysis.io import write_bytes_atomic
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = out_dir / f"{name}.png"
+    png, svg = io.BytesIO(), io.BytesIO()
     meta = {k: v for k, v in (("Title", title), ("Description", description)) if v}
     with style():
-        fig.savefig(png, dpi=DPI, metadata={**meta, "Software": "hotline-sim analysis.charts"})
-        fig.savefig(out_dir / f"{name}.svg", metadata={**meta, "Date": None})
-    return png
+        fig.savefig(png, format="png", dpi=DPI, metadata={**meta, "Software": "hotline-sim analysis.charts"})
+        fig.savefig(svg, format="svg", metadata={**meta, "Date": None})
+    write_bytes_atomic(out_dir / f"{name}.png", png.getvalue())
+    write_bytes_atomic(out_dir / f"{name}.svg", stable_svg_ids(svg.getvalue()))
+    return out_dir / f"{name}.png"
+
+
+#: matplotlib's SVG ids of clip paths, markers and hatches (``p``, ``m``, ``h`` and 10
+#: hex digits, ``backend_svg._make_id``) where they are defined (``id="..."``) or used
+#: (``url(#...)``, ``href="#..."``).
+_SVG_HASH_ID = re.compile(rb'(?<=["#])([phm])[0-9a-f]{10}(?=[")])')
+
+
+def stable_svg_ids(svg: bytes) -> bytes:
+    """The SVG with matplotlib's hashed ids renamed ``p_1``, ``m_2``, ... in order of
+    first appearance. matplotlib hashes a clip path's unrounded coordinates, which
+    constrained layout's solver can give differently in the last bit depending on what
+    the process drew before, while the coordinates written are the same: so the same
+    chart gave different bytes depending on which process drew it. Renamed, the bytes
+    depend only on the drawing."""
+    names: dict[bytes, bytes] = {}
+
+    def rename(m: re.Match) -> bytes:
+        return names.setdefault(m.group(0), b"%s_%d" % (m.group(1), len(names) + 1))
+
+    return _SVG_HASH_ID.sub(rename, svg)
