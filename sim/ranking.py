@@ -238,12 +238,14 @@ def rank_units(rates: np.ndarray, weights, surveyed: np.ndarray, min_surveys: in
     return np.where(eligible, scores, np.nan), ranks
 
 
-def binomial_limit(q: float, n, p0: float, method: str = "mid_p") -> np.ndarray:
+def binomial_limit(q: float, n, p0: float, method: str = "mid_p", binomial=None) -> np.ndarray:
     """The interpolated exact-binomial ``q`` quantile of ``Y / n``, ``Y ~ Binomial(n,
     p0)``, for each denominator ``n``; NaN where n = 0. ``mid_p`` (default) spreads
     each count's probability over (r - 1/2, r + 1/2], ``spiegelhalter`` over (r - 1, r]
     (Spiegelhalter 2005, appendix); the derivation and checks: analysis/rankings/funnel.py, whose
-    funnel plots use this function."""
+    funnel plots use this function. ``binomial``: the ``(ppf, cdf)`` of Binomial(n, p0)
+    to use (default :func:`_binomial_functions`: scipy.stats.binom's values; the tests
+    pass scipy.stats.binom's own to compare)."""
     if method not in FUNNEL_METHODS:
         raise ValueError(f"method must be one of {', '.join(FUNNEL_METHODS)}, got {method!r}")
     n = np.asarray(n, dtype=float)
@@ -252,7 +254,7 @@ def binomial_limit(q: float, n, p0: float, method: str = "mid_p") -> np.ndarray:
     if not np.isfinite(p0) or not ok.any():
         return out
     nn = n[ok]
-    binom_ppf, binom_cdf = _binomial_functions(q, nn, p0)
+    binom_ppf, binom_cdf = binomial or _binomial_functions(q, nn, p0)
     r = binom_ppf(q, nn, p0)
     # Guard the definition F(r - 1) < q <= F(r) against rounding in ppf.
     r = np.where(binom_cdf(r, nn, p0) < q, r + 1, r)

@@ -72,22 +72,8 @@ def test_binomial_ppf_and_cdf_are_scipy_stats_bit_for_bit():
 
 
 def _binomial_limit_with_scipy_stats(q, n, p0, method):
-    """sim.ranking.binomial_limit as it was written with scipy.stats (the reference)."""
-    n = np.asarray(n, dtype=float)
-    out = np.full(n.shape, np.nan)
-    ok = n > 0
-    if not np.isfinite(p0) or not ok.any():
-        return out
-    nn = n[ok]
-    r = stats.binom.ppf(q, nn, p0)
-    r = np.where(stats.binom.cdf(r, nn, p0) < q, r + 1, r)
-    r = np.where((r > 0) & (stats.binom.cdf(r - 1, nn, p0) >= q), r - 1, r)
-    f_r, f_below = stats.binom.cdf(r, nn, p0), stats.binom.cdf(r - 1, nn, p0)
-    mass = f_r - f_below
-    alpha = np.where(mass > 0, (f_r - q) / np.where(mass > 0, mass, 1.0), 0.0)
-    shift = 0.5 if method == "mid_p" else 0.0
-    out[ok] = np.clip((r - alpha + shift) / nn, 0.0, 1.0)
-    return out
+    """sim.ranking.binomial_limit with scipy.stats.binom's own functions (the reference)."""
+    return binomial_limit(q, n, p0, method, binomial=(stats.binom.ppf, stats.binom.cdf))
 
 
 @pytest.mark.parametrize("method", ["mid_p", "spiegelhalter"])
