@@ -2,11 +2,13 @@
 would, mixed with SimPy's own events, and ``run``/``step``/``peek`` keep SimPy's rules."""
 from __future__ import annotations
 
+from heapq import heappush
+
 import numpy as np
 import pytest
 import simpy
 
-from sim.engine import Engine
+from sim.engine import CALL_PRIORITY, Engine
 
 
 def _schedule(seed: int, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -46,15 +48,21 @@ def _trace_with_timeouts(arrivals, delays, until):
     return log, env.now
 
 
-def _trace_with_engine(arrivals, delays, until):
+def _trace_with_engine(arrivals, delays, until, pushed: bool = False):
+    """``pushed``: every other follow-up is pushed as the call centre pushes its call
+    ends (:meth:`Engine.call_parts`), the others with :meth:`Engine.call_in`."""
     env, log = Engine(), []
+    events, ids = env.call_parts()
 
     def follow(i):
         log.append(("end", i, env.now))
 
     def arrive(i):
         log.append(("arrive", i, env.now))
-        env.call_in(delays[i], follow, i)
+        if pushed and i % 2:
+            heappush(events, (env._now + delays[i], CALL_PRIORITY, next(ids), follow, i))
+        else:
+            env.call_in(delays[i], follow, i)
 
     def ticker():
         while True:
@@ -67,11 +75,12 @@ def _trace_with_engine(arrivals, delays, until):
     return log, env.now
 
 
+@pytest.mark.parametrize("pushed", [False, True], ids=["call_in", "call_parts"])
 @pytest.mark.parametrize("seed", range(5))
-def test_calls_and_feed_replay_simpy_timeouts_exactly(seed):
+def test_calls_and_feed_replay_simpy_timeouts_exactly(seed, pushed):
     """Same events, same times (bit for bit), same order, same end time."""
     arrivals, delays = _schedule(seed)
-    assert _trace_with_engine(arrivals, delays, 90.0) == _trace_with_timeouts(arrivals, delays, 90.0)
+    assert _trace_with_engine(arrivals, delays, 90.0, pushed) == _trace_with_timeouts(arrivals, delays, 90.0)
 
 
 def test_a_feed_call_due_exactly_at_until_is_not_made():
