@@ -32,7 +32,7 @@ def _duration(seconds: float) -> str:
 
 
 class RunProgress:
-    """Collects ``on_days(rep, days)`` and ``on_done(done, total)`` from
+    """Collects ``on_days(rep, days)`` and ``on_done(done, total, rep)`` from
     :func:`sim.experiment.run_experiment` and shows them on ``stream``."""
 
     def __init__(self, start: datetime, horizon_days: float, replications: int, stream: TextIO | None = None,
@@ -53,13 +53,12 @@ class RunProgress:
         self.replications = max(self.replications, rep + 1)
         self._show()
 
-    def on_done(self, done: int, total: int) -> None:
-        """``done`` of this batch of ``total`` finished (a precision run adds batches)."""
+    def on_done(self, done: int, total: int, rep: int) -> None:
+        """``done`` of this batch of ``total`` finished, the last being replication
+        ``rep`` (a precision run adds batches): it is no longer running."""
         self.finished += 1
-        self.replications = max(self.replications, self.finished)
-        # the finished replication is no longer running: drop the one furthest along
-        if self.days:
-            del self.days[max(self.days, key=self.days.get)]
+        self.replications = max(self.replications, self.finished, rep + 1)
+        self.days.pop(rep, None)
         self._show(force=True)
 
     def close(self) -> None:

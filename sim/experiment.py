@@ -43,7 +43,9 @@ from sim.worker_guard import guard_worker, sigint_held
 
 T = TypeVar("T")
 Reduce = Callable[[ReplicationRecords], T]
-Progress = Callable[[int, int], None]
+#: ``on_done(done, total, rep)``: ``done`` of ``total`` replications finished, the last
+#: one being replication ``rep``.
+Progress = Callable[[int, int, int], None]
 #: ``on_days(replication, simulated days done)``: how far a running replication is.
 DaysProgress = Callable[[int, float], None]
 #: How often (seconds) the parent looks for progress from a process pool's workers.
@@ -109,8 +111,8 @@ def run_experiment(cfg: SimConfig, reduce: Reduce, on_done: Progress | None = No
                    executor: ExecutorConfig | None = None, reps: range | None = None,
                    on_days: DaysProgress | None = None) -> list[T]:
     """Run replications ``reps`` (default 0..cfg.replications-1) and return
-    ``reduce(records)`` of each, in replication order. ``on_done(done, total)`` is
-    called in this process each time a replication's result arrives; ``on_days(rep,
+    ``reduce(records)`` of each, in replication order. ``on_done(done, total, rep)``
+    is called in this process each time a replication's result arrives (``rep``: which); ``on_days(rep,
     days)`` each simulated day of a running replication (serial and local executors;
     a dask cluster reports finished replications only)."""
     executor = executor or ExecutorConfig()
@@ -170,7 +172,7 @@ def all_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _no_progress(done: int, total: int) -> None:
+def _no_progress(done: int, total: int, rep: int) -> None:
     pass
 
 
@@ -180,7 +182,7 @@ def _run_serial(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exe
     results = []
     for done, rep in enumerate(reps, start=1):
         results.append(replicate(cfg, rep, reduce, on_days))
-        on_done(done, n)
+        on_done(done, n, rep)
     return results
 
 
@@ -205,7 +207,7 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
                 for fut in finished:
                     results[futures[fut]] = fut.result()
                     done_count += 1
-                    on_done(done_count, n)
+                    on_done(done_count, n, reps[futures[fut]])
         except BaseException as err:
             for fut in futures:  # do not start what is still queued
                 fut.cancel()
@@ -262,7 +264,7 @@ def _run_dask(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Execu
         try:
             for done, fut in enumerate(dask_as_completed(futures), start=1):
                 results[index[fut.key]] = fut.result()
-                on_done(done, n)
+                on_done(done, n, reps[index[fut.key]])
         except BaseException:
             client.cancel(futures)
             raise

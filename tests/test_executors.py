@@ -46,9 +46,9 @@ class Run:
     """One run_experiment call and the progress it reported."""
 
     def __init__(self, cfg: SimConfig, executor: ExecutorConfig):
-        self.progress: list[tuple[int, int]] = []
+        self.progress: list[tuple[int, int, int]] = []
         self.results = run_experiment(cfg, partial(reduce_replication, cfg=cfg),
-                                      on_done=lambda done, total: self.progress.append((done, total)),
+                                      on_done=lambda done, total, rep: self.progress.append((done, total, rep)),
                                       executor=executor)
 
 
@@ -164,8 +164,10 @@ def test_executor_results_are_bit_identical_to_serial(request, serial, name):
 
 @pytest.mark.parametrize("name", ["serial", "local", "dask_local_cluster", "dask_remote"])
 def test_progress_once_per_replication_in_order(request, name):
+    """A count per finished replication, and which one it was (each once)."""
     run = request.getfixturevalue(name)
-    assert run.progress == [(1, 3), (2, 3), (3, 3)]
+    assert [(done, total) for done, total, _ in run.progress] == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(rep for _, _, rep in run.progress) == [0, 1, 2]
 
 
 def test_no_executor_means_serial(cfg, serial):
