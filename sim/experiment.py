@@ -219,8 +219,12 @@ def _run_local(cfg: SimConfig, reduce: Reduce, on_done: Progress, executor: Exec
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Terminate a pool's worker processes now (its ``shutdown`` would wait for the
-    replications they are running) and wait for them to end."""
+    replications they are running) and wait for them to end, and for the pool's
+    manager thread: left running, it could close its wake-up pipe just as the
+    interpreter's exit wakes it through that pipe (an OSError traceback after the
+    one line, about one early Ctrl-C in twenty)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython's pool keeps them there
+    manager = getattr(pool, "_executor_manager_thread", None)  # and its manager thread there
     for proc in processes:
         proc.terminate()
     for proc in processes:
@@ -228,6 +232,8 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         if proc.is_alive():
             proc.kill()
     pool.shutdown(wait=False, cancel_futures=True)
+    if manager is not None:
+        manager.join(STOP_WAIT_S)  # it ends once it sees its workers gone
 
 
 def _drain(queue, on_days: DaysProgress | None) -> None:

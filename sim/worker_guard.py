@@ -62,11 +62,32 @@ def sigint_held():
     if block is None or threading.current_thread() is not threading.main_thread():
         yield
         return
+    # A Ctrl-C that arrived just before the mask was set has tripped Python's C-level
+    # handler already; its Python-level handler (KeyboardInterrupt) would run at the next
+    # check, inside the block, e.g. in the middle of starting a worker, which then dies
+    # reading from the parent (an EOFError traceback). So the Python-level handler only
+    # notes it meanwhile, and the Ctrl-C is acted on when the block ends.
+    caught: list[int] = []
+    old_handler = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     old = block(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         block(signal.SIG_SETMASK, old)
+        signal.signal(signal.SIGINT, old_handler)
+        if caught:
+            _act_on_sigint(old_handler)
+
+
+def _act_on_sigint(handler) -> None:
+    """Do what ``handler`` (SIGINT's Python-level handler) does with a Ctrl-C."""
+    if handler is signal.default_int_handler:
+        raise KeyboardInterrupt
+    if callable(handler):
+        handler(signal.SIGINT, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
+    # SIG_IGN: ignored, as it would have been
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL if hasattr(signal, "SIGKILL") else 9) -> bool:

@@ -155,3 +155,39 @@ def test_a_refused_run_leaves_no_folder_and_keeps_what_was_there(tmp_path):
     proc = subprocess.run([sys.executable, RUN, "scenario=erlang_flat", "call_center.seats=-1",
                            f"hydra.run.dir={mine}"], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and (mine / "notes.txt").read_text(encoding="utf-8") == "my earlier work"
+
+
+def test_a_ctrl_c_caught_just_before_the_hold_is_acted_on_after_it():
+    """A Ctrl-C that tripped Python's C-level handler just before the mask was set used to
+    raise KeyboardInterrupt inside the block (seen in the middle of starting a pool
+    worker, which then died reading from the parent: an EOFError traceback). Now the
+    Python-level handler in force inside the block only notes it; it is raised after."""
+    from sim.worker_guard import sigint_held
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    inside = []
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_held():
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # what Python runs for the tripped signal
+            inside.append("went on")
+    assert inside == ["went on"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a run started in the background ignores it
+    try:
+        with sigint_held():
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_stopping_the_workers_also_ends_the_pools_manager_thread():
+    """Left running, the manager thread could close its wake-up pipe just as the
+    interpreter's exit wrote to it: an OSError traceback after the one line."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from sim.experiment import _stop_workers
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    pool.submit(time.sleep, 30)
+    manager = pool._executor_manager_thread
+    assert manager is not None and manager.is_alive()
+    _stop_workers(pool)
+    assert not manager.is_alive()
