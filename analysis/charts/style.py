@@ -202,8 +202,7 @@ def wrap(text: str, width_in: float, size: float, bold: bool = False) -> str:
     lines = []
     for para in text.split("\n"):
         # a word (with the CJK character right after it: '1个'), one CJK character, or spaces
-        tokens = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+",
-                            para)
+        tokens = wrap_tokens(para)
         line, i = "", 0
         while i < len(tokens):
             if not line:  # an empty line takes its next token whatever its width
@@ -228,23 +227,14 @@ def wrap(text: str, width_in: float, size: float, bold: bool = False) -> str:
     return "\n".join(lines)
 
 
-def wrap_token_by_token(text: str, width_in: float, size: float, bold: bool = False) -> str:
-    """:func:`wrap` measuring the line after every token (the reference it must equal;
-    tests compare the two)."""
-    lines = []
-    for para in text.split("\n"):
-        tokens = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+",
-                            para)
-        line = ""
-        for tok in tokens:
-            trial = line + tok
-            if line and tok not in NO_LINE_START and text_width_in(trial.rstrip(), size, bold) > width_in:
-                lines.append(line.rstrip())
-                line = tok.lstrip()
-            else:
-                line = trial
-        lines.append(line.rstrip())
-    return "\n".join(lines)
+#: Where a line may break: a Latin word with its trailing space (and a CJK character glued
+#: to it), one CJK character or full-width mark, or a run of spaces.
+_WRAP_TOKEN = re.compile(r"[^\s\u3000-\u9fff\uff00-\uffef]+[\u3000-\u9fff]?\s*|[\u3000-\u9fff\uff00-\uffef]|\s+")
+
+
+def wrap_tokens(paragraph: str) -> list[str]:
+    """The pieces :func:`wrap` breaks a paragraph into (a line is a run of them)."""
+    return _WRAP_TOKEN.findall(paragraph)
 
 
 def new_figure(height: float = 4.6, width: float = WIDTH_IN, **subplots) -> tuple[Figure, object]:
