@@ -112,8 +112,7 @@ def _cell_formatter(value):
 #: The formatter of each type met so far. A table has few types and many cells: one
 #: dictionary look-up per cell instead of up to five isinstance tests (the default run
 #: formats ~400,000 cells; this made it ~4x faster, tests/test_io.py checks the bytes).
-_FORMATTERS: dict[type, object] = {type(None): _empty_cell, bool: _bool_cell, int: str, float: _float_cell,
-                                   str: _as_is}
+_FORMATTERS: dict[type, object] = {}
 
 
 def _formatter(value):
